@@ -1,0 +1,219 @@
+"""`tf.data` input pipelines: arrays, images (arrays or TFDS names) and the benchmark protocols."""
+
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+from keras_ar.data import transforms
+from keras_ar.data.protocols import ProtocolData, load_protocol
+
+_SPLITS = ("train", "validation", "test")
+_TFDS_SHUFFLE_BUFFER = 60_000  # a whole MNIST train split
+
+
+def _check_batch_size(batch_size):
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, numbers.Integral)
+        or batch_size < 1
+    ):
+        raise ValueError(
+            f"`batch_size` must be an integer >= 1. Received: batch_size={batch_size!r}"
+        )
+
+
+def _finish(ds, batch_size, shuffle, seed, buffer_size, drop_remainder=False, repeat=False):
+    """Shuffle (reshuffled every epoch), repeat, batch and prefetch."""
+    if shuffle:
+        ds = ds.shuffle(buffer_size, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def make_dataset(
+    x, condition=None, batch_size=64, shuffle=False, seed=0, drop_remainder=False, repeat=False
+):
+    """Make a batched `tf.data.Dataset` from in-memory examples (and conditions).
+
+    Args:
+        x: np.ndarray or tf.Tensor, the examples, shape (N, ...).
+        condition: optional np.ndarray or tf.Tensor, one condition per example, shape (N, ...).
+        batch_size: int >= 1, the batch size.
+        shuffle: bool, whether to shuffle (over the whole data, reshuffled every epoch).
+        seed: int, the shuffle seed.
+        drop_remainder: bool, whether to drop the last smaller batch.
+        repeat: bool, whether to repeat forever.
+
+    Returns:
+        A `tf.data.Dataset` of `x` batches, or of `(x, condition)` tuples if `condition` is given.
+
+    Example:
+
+    >>> ds = make_dataset(np.zeros((10, 8, 8, 1), "uint8"), np.arange(10), batch_size=4)
+    >>> [tuple(x.shape) for x, c in ds]
+    [(4, 8, 8, 1), (4, 8, 8, 1), (2, 8, 8, 1)]
+    """
+    _check_batch_size(batch_size)
+    x = x if tf.is_tensor(x) else np.asarray(x)
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise ValueError(f"`x` must hold at least one example. Received: x.shape={x.shape}")
+    elements = x
+    if condition is not None:
+        condition = condition if tf.is_tensor(condition) else np.asarray(condition)
+        if condition.ndim == 0 or condition.shape[0] != x.shape[0]:
+            raise ValueError(
+                "`condition` must have one entry per example of `x`. "
+                f"Received: x.shape={x.shape}, condition.shape={condition.shape}"
+            )
+        elements = (x, condition)
+    ds = tf.data.Dataset.from_tensor_slices(elements)
+    return _finish(ds, batch_size, shuffle, seed, int(x.shape[0]), drop_remainder, repeat)
+
+
+def image_dataset(
+    source,
+    split="train",
+    *,
+    labels=None,
+    binarize=None,
+    num_levels=None,
+    batch_size=64,
+    shuffle=None,
+    seed=0,
+    with_labels=False,
+    data_dir=None,
+):
+    """Make a batched image `tf.data.Dataset` from an array or a TFDS name, with preprocessing.
+
+    Integer images are taken as 8-bit (0..255), float and bool images as values in [0, 1].
+    Output images have an explicit channel axis (H, W, C); they are uint8 for discrete data
+    (binarized, quantized, or integer/bool input left as is) and float32 for float input left
+    as is.
+
+    Args:
+        source: np.ndarray of shape (N, H, W) or (N, H, W, C), or str, a TFDS name such as
+            `"mnist"` (read with `tfds.load(source, split=split, data_dir=data_dir)`, features
+            `"image"` and `"label"`).
+        split: str, the TFDS split; for arrays it only sets the `shuffle` default.
+        labels: optional np.ndarray of shape (N,), labels for array `source`.
+        binarize: None, `"fixed"` (threshold at half the maximum value) or `"dynamic"` (a new
+            Bernoulli draw per epoch, reproducible from `seed`).
+        num_levels: optional int >= 2, quantize the images to `0..num_levels - 1`.
+        batch_size: int >= 1, the batch size.
+        shuffle: bool, whether to shuffle; None means True for `"train*"` splits.
+        seed: int, the seed for shuffling and dynamic binarization.
+        with_labels: bool, yield `(image, label)` tuples instead of images.
+        data_dir: optional str, the TFDS data directory.
+
+    Returns:
+        A `tf.data.Dataset` of image batches, or of `(image, label)` tuples.
+
+    Example:
+
+    >>> images = np.random.default_rng(0).integers(0, 256, (10, 28, 28), dtype="uint8")
+    >>> ds = image_dataset(images, binarize="dynamic", batch_size=5, seed=1)
+    >>> batch = next(iter(ds))
+    >>> batch.shape, batch.dtype
+    (TensorShape([5, 28, 28, 1]), tf.uint8)
+    """
+    if binarize not in (None, "fixed", "dynamic"):
+        raise ValueError(
+            f"`binarize` must be None, 'fixed' or 'dynamic'. Received: binarize={binarize!r}"
+        )
+    if num_levels is not None:
+        transforms._check_num_levels(num_levels)
+        if binarize is not None:
+            raise ValueError(
+                "Pass at most one of `binarize` and `num_levels`. "
+                f"Received: binarize={binarize!r}, num_levels={num_levels!r}"
+            )
+    _check_batch_size(batch_size)
+    if shuffle is None:
+        shuffle = str(split).startswith("train")
+
+    if isinstance(source, str):
+        import tensorflow_datasets as tfds
+
+        feature_keys = ("image", "label") if with_labels else ("image",)
+        ds = tfds.load(source, split=split, data_dir=data_dir)
+        ds = ds.map(lambda features: tuple(features[k] for k in feature_keys))
+        integer = ds.element_spec[0].dtype.is_integer
+        max_value = 255.0 if integer else 1.0
+        size = int(ds.cardinality())
+        buffer_size = min(size, _TFDS_SHUFFLE_BUFFER) if size > 0 else _TFDS_SHUFFLE_BUFFER
+    else:
+        images = np.asarray(source)
+        if images.ndim == 3:
+            images = images[..., None]
+        if images.ndim != 4 or images.shape[0] == 0:
+            raise ValueError(
+                "`source` must be a TFDS name or a non-empty image array of shape (N, H, W) or "
+                f"(N, H, W, C). Received: source.shape={images.shape}"
+            )
+        if with_labels and labels is None:
+            raise ValueError(
+                "`with_labels=True` needs `labels` for array sources. Received: labels=None"
+            )
+        elements = (images,)
+        if with_labels:
+            labels = np.asarray(labels)
+            if labels.ndim == 0 or labels.shape[0] != images.shape[0]:
+                raise ValueError(
+                    "`labels` must have one entry per image. "
+                    f"Received: source.shape={images.shape}, labels.shape={labels.shape}"
+                )
+            elements = (images, labels)
+        integer = np.issubdtype(images.dtype, np.integer) or images.dtype == bool
+        max_value = 1.0 if images.dtype == bool or not integer else 255.0
+        ds = tf.data.Dataset.from_tensor_slices(elements)
+        buffer_size = images.shape[0]
+
+    def process(index, key, element):
+        image = element[0]
+        if binarize == "fixed":
+            image = transforms.binarize(tf.cast(image, tf.float32), 0.5 * max_value)
+        elif binarize == "dynamic":
+            probs = tf.cast(image, tf.float32) / max_value
+            image = transforms.dynamic_binarize(probs, seed=tf.stack([key, index]))
+        elif num_levels is not None:
+            levels = transforms.quantize(image, num_levels, max_value)
+            image = tf.cast(levels, tf.uint8 if num_levels <= 256 else tf.int32)
+        else:
+            image = tf.cast(image, tf.uint8 if integer else tf.float32)
+        return (image,) + tuple(element[1:]) if with_labels else image
+
+    # One key per (element index, epoch): `Dataset.random` draws afresh on every iteration,
+    # reproducibly for `seed`. Keys are zipped in before shuffling, so they follow the element.
+    random_keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    ds = tf.data.Dataset.zip((tf.data.Dataset.counter(), random_keys, ds))
+    ds = ds.map(process, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return _finish(ds, batch_size, shuffle, seed, buffer_size)
+
+
+def digits_dataset(protocol, split, batch_size=64, shuffle=None, seed=0):
+    """Make a batched `tf.data.Dataset` of one split of a benchmark protocol.
+
+    Args:
+        protocol: str (one of `PROTOCOLS`) or a `ProtocolData` from `load_protocol`.
+        split: str, one of `"train"`, `"validation"`, `"test"`.
+        batch_size: int >= 1, the batch size.
+        shuffle: bool, whether to shuffle; None means True for `"train"` only.
+        seed: int, the shuffle seed.
+
+    Returns:
+        A `tf.data.Dataset` of example batches.
+
+    Example:
+
+    >>> ds = digits_dataset("digits-17", "test", batch_size=360)
+    >>> next(iter(ds)).shape
+    TensorShape([360, 8, 8, 1])
+    """
+    if split not in _SPLITS:
+        raise ValueError(f"`split` must be one of {_SPLITS}. Received: split={split!r}")
+    data = protocol if isinstance(protocol, ProtocolData) else load_protocol(protocol)
+    if shuffle is None:
+        shuffle = split == "train"
+    return make_dataset(getattr(data, split), batch_size=batch_size, shuffle=shuffle, seed=seed)

@@ -1,0 +1,7 @@
+"""keras_ar.layers: masked and causal building blocks."""
+
+from keras_ar.layers import degrees
+from keras_ar.layers.masked_conv2d import MaskedConv2D
+from keras_ar.layers.masked_dense import MaskedDense
+
+__all__ = ["MaskedConv2D", "MaskedDense", "degrees"]

@@ -1,0 +1,446 @@
+"""The base of every keras_ar model: loss, metrics, log-likelihoods, samplers, TFP views."""
+
+import math
+import weakref
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_ar import distributions
+from keras_ar.utils.checks import check_condition
+from keras_ar.utils.checks import check_event
+from keras_ar.utils.checks import concrete
+from keras_ar.utils.compile import compile_function
+from keras_ar.utils.random import resolve_seed
+from keras_ar.utils.random import step_seed
+from keras_ar.utils.tfp import tfp_distributions
+
+_COMPILED = weakref.WeakKeyDictionary()  # model -> {name: compiled sampler}; kept off Keras' tracking
+
+
+@keras.saving.register_keras_serializable(package="keras_ar")
+class AutoregressiveModel(keras.Model):
+    """An exact-likelihood model p(x) = prod_i p(x_i | x_<i) with ancestral sampling.
+
+    Subclasses build their layers in `__init__`, call `self.build()` at its end, and
+    implement the teacher-forced pass `forward(x, condition, training)`: `x` holds the
+    data values as float32 `[batch, *input_shape]` (levels for discrete heads),
+    `condition` is None or a float32 `[batch, condition_size]` vector (one-hot class labels
+    or flattened condition vectors), and the result is the head parameters
+    `[batch, *group_shape, head.num_params]`, where the parameters of dimension i may only
+    depend on dimensions before i in `ordering()`. Everything else is here: the loss (mean
+    negative log-likelihood in nats per example), the `bits_per_dim` metric, a default
+    `compile()`, `log_prob`, `conditional_log_probs`, the TFP view, input checks and the
+    generic ancestral sampler (one full pass per step inside `keras.ops.fori_loop`).
+    A subclass with a faster exact sampler overrides `_sample_cached`.
+
+    Args:
+        input_shape: tuple of ints. The event shape, e.g. `(64,)` or `(8, 8, 1)`.
+        distribution: str or `keras_ar.distributions.DistributionHead`. One of
+            `"bernoulli"`, `"categorical"`, `"gaussian_mixture"`, `"logistic_mixture"`.
+        num_levels: int. Levels of a discrete head (categorical, logistic mixture).
+        num_components: int. Components of a mixture head.
+        num_classes: int. If set, the model is conditioned on integer class labels.
+        condition_shape: tuple of ints. If set, the model is conditioned on float vectors
+            of this shape. At most one of `num_classes` and `condition_shape`.
+        **kwargs: passed to `keras.Model` (e.g. `name`).
+
+    Call arguments:
+        inputs: the data `x`, a tuple `(x, condition)` or a dict with keys `"x"` and
+            `"condition"`.
+        condition: optional condition, when `inputs` is `x`.
+        training: bool.
+    """
+
+    def __init__(
+        self,
+        input_shape,
+        distribution="bernoulli",
+        num_levels=None,
+        num_components=None,
+        num_classes=None,
+        condition_shape=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        try:
+            event_shape = tuple(int(d) for d in input_shape)
+        except (TypeError, ValueError):
+            event_shape = ()
+        if not event_shape or any(d < 1 for d in event_shape):
+            raise ValueError(
+                f"`input_shape` must be a non-empty tuple of positive ints. Received: input_shape={input_shape}"
+            )
+        if num_classes is not None and condition_shape is not None:
+            raise ValueError(
+                "Pass at most one of `num_classes` and `condition_shape`. "
+                f"Received: num_classes={num_classes}, condition_shape={condition_shape}"
+            )
+        if num_classes is not None and (isinstance(num_classes, bool) or int(num_classes) < 1):
+            raise ValueError(f"`num_classes` must be a positive int. Received: num_classes={num_classes}")
+        if isinstance(distribution, dict):
+            distribution = keras.saving.deserialize_keras_object(distribution)
+        color_channels = event_shape[-1] if len(event_shape) == 3 else 1
+        self.head = distributions.get(distribution, num_levels, num_components, color_channels)
+        if self.head.event_size > 1 and (len(event_shape) < 2 or event_shape[-1] != self.head.event_size):
+            raise ValueError(
+                f"{type(self.head).__name__} couples {self.head.event_size} channels: `input_shape` must end "
+                f"with {self.head.event_size}. Received: input_shape={event_shape}"
+            )
+        self.event_shape = event_shape
+        self.distribution_id = distribution
+        self.num_levels = num_levels
+        self.num_components = num_components
+        self.num_classes = None if num_classes is None else int(num_classes)
+        self.condition_shape = None if condition_shape is None else tuple(int(d) for d in condition_shape)
+
+        self.group_shape = event_shape if self.head.event_size == 1 else event_shape[:-1]
+        self.num_dims = int(np.prod(event_shape))
+        self.num_groups = int(np.prod(self.group_shape))
+        if self.num_classes is not None:
+            self.condition_size = self.num_classes
+        elif self.condition_shape is not None:
+            self.condition_size = int(np.prod(self.condition_shape))
+        else:
+            self.condition_size = 0
+        self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
+
+    # ------------------------------------------------------------------ contract for subclasses
+    def forward(self, x, condition=None, training=False):
+        """Teacher-forced pass: data `[batch, *input_shape]` -> head parameters."""
+        raise NotImplementedError
+
+    def ordering(self):
+        """The flat indices of the event's dimensions, in the model's autoregressive order."""
+        groups = self.group_ordering()
+        e = self.head.event_size
+        return (groups[:, None] * e + np.arange(e)[None, :]).reshape(-1)
+
+    def group_ordering(self):
+        """The order in which groups (dimensions, or pixels for coupled heads) are sampled."""
+        return np.arange(self.num_groups)
+
+    # ------------------------------------------------------------------ Keras plumbing
+    def build(self, input_shape=None):
+        """Create every weight by running the teacher-forced pass once on zeros."""
+        x = ops.zeros((1,) + self.event_shape)
+        c = ops.zeros((1, self.condition_size)) if self.condition_size else None
+        self.forward(x, c, training=False)
+        self.built = True
+
+    def call(self, inputs, condition=None, training=False):
+        x, condition = self._unpack(inputs, condition)
+        return self.forward(ops.cast(x, "float32"), self._condition_vector(condition), training=training)
+
+    def compile(self, optimizer="adam", loss=None, **kwargs):
+        """Like `keras.Model.compile`; Adam(1e-3) by default. The loss is always the NLL."""
+        if loss is not None:
+            raise ValueError(
+                f"{type(self).__name__} trains on its own negative log-likelihood; do not pass `loss`. "
+                f"Received: loss={loss!r}"
+            )
+        if isinstance(optimizer, str) and optimizer == "adam":
+            optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return None
+        return {"optimizer": keras.saving.serialize_keras_object(self.optimizer)}
+
+    def compile_from_config(self, config):
+        self.compile(optimizer=keras.saving.deserialize_keras_object(config["optimizer"]))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        data, condition = self._unpack(x, None)
+        log_prob = self._log_prob_from_params(y_pred, ops.cast(data, "float32"), condition, training)
+        nll = -log_prob
+        if sample_weight is not None:
+            w = ops.cast(ops.reshape(sample_weight, (-1,)), nll.dtype)
+            loss = ops.sum(nll * w) / ops.maximum(ops.sum(w), 1e-12)
+        else:
+            loss = ops.mean(nll)
+        self.bits_per_dim_tracker.update_state(nll / (self.num_dims * math.log(2.0)), sample_weight)
+        if self.losses:
+            loss = loss + ops.sum(self.losses)
+        return loss
+
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        """`keras.Model.fit` on `x`, `(x, condition)` or `{"x", "condition"}` data; compiles if needed.
+
+        With arrays, `y` (if given) is taken as the condition.
+        """
+        if not self.compiled:
+            self.compile()
+        if _is_dataset(x):
+            kwargs.setdefault("shuffle", False)  # a dataset shuffles itself; Keras would only warn
+        x, y = self._prepare_data(x, y, "x")
+        if validation_data is not None:
+            if isinstance(validation_data, tuple) and len(validation_data) == 2 and not _is_dataset(validation_data[0]):
+                validation_data = self._prepare_data(validation_data[0], validation_data[1], "validation_data")[0]
+                validation_data = (validation_data,)
+            else:
+                validation_data = self._prepare_data(validation_data, None, "validation_data")[0]
+        return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.evaluate`: loss (nats per example) and `bits_per_dim`."""
+        if not self.compiled:
+            self.compile()
+        x, y = self._prepare_data(x, y, "x")
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        distribution = self.distribution_id
+        if not isinstance(distribution, str):
+            distribution = keras.saving.serialize_keras_object(distribution)
+        config.update(
+            {
+                "input_shape": self.event_shape,
+                "distribution": distribution,
+                "num_levels": self.num_levels,
+                "num_components": self.num_components,
+                "num_classes": self.num_classes,
+                "condition_shape": self.condition_shape,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    # ------------------------------------------------------------------ likelihoods
+    def log_prob(self, x, condition=None):
+        """Exact log-likelihood in nats, shape `[batch]`."""
+        x, condition = self._checked(x, condition)
+        params = self(x, condition=condition)
+        return self._log_prob_from_params(params, ops.cast(x, "float32"), condition, training=False)
+
+    def conditional_log_probs(self, x, condition=None):
+        """log p(x_i | x_<i) for every dimension, shape `[batch, *input_shape]`."""
+        x, condition = self._checked(x, condition)
+        params = self(x, condition=condition)
+        return self.head.log_prob(params, ops.cast(x, "float32"))
+
+    def distribution(self, x, condition=None):
+        """The teacher-forced conditionals of `x` as a TFP distribution over the whole event.
+
+        `distribution(x).log_prob(x)` equals `log_prob(x)`; the conditionals are those given
+        the prefix of this `x`, so it scores `x` and nothing else exactly.
+        """
+        x, condition = self._checked(x, condition)
+        params = self(x, condition=condition)
+        tfd = tfp_distributions()
+        return tfd.Independent(
+            self.head.to_tfp(params, ops.cast(x, "float32")), reinterpreted_batch_ndims=len(self.group_shape)
+        )
+
+    def _log_prob_from_params(self, params, x, condition, training):
+        lp = self.head.log_prob(params, x)
+        return ops.sum(ops.reshape(lp, (ops.shape(lp)[0], -1)), axis=-1)
+
+    # ------------------------------------------------------------------ sampling
+    def sample(
+        self,
+        num_samples,
+        condition=None,
+        seed=None,
+        temperature=1.0,
+        known=None,
+        known_mask=None,
+        use_cache=True,
+    ):
+        """Draw `num_samples` events by ancestral sampling in the model's order.
+
+        Args:
+            num_samples: int. How many samples.
+            condition: class labels `[num_samples]` or vectors `[num_samples, *condition_shape]`
+                (one label or vector is repeated) for a conditional model.
+            seed: int or None. The same seed gives the same samples, cached or not.
+            temperature: float > 0. Divides logits (and multiplies scales) of every conditional.
+            known: array `[num_samples, *input_shape]` (or `input_shape`, repeated) of values to
+                keep where `known_mask` is true: completion and inpainting. Every other dimension
+                is drawn from p(x_i | x_<i) given the values before it in the model's order.
+            known_mask: bool array of the shape of `known`.
+            use_cache: bool. Use the model's faster exact sampler if it has one.
+
+        Returns:
+            A tensor `[num_samples, *input_shape]`: int32 levels for discrete heads, float32 otherwise.
+        """
+        if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
+            raise ValueError(f"`num_samples` must be a positive int. Received: num_samples={num_samples!r}")
+        n = int(num_samples)
+        if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not temperature > 0:
+            raise ValueError(f"`temperature` must be a float > 0. Received: temperature={temperature!r}")
+        seed = resolve_seed(seed)
+        cond_vec = self._sample_condition(condition, n)
+        known_values, mask = self._sample_known(known, known_mask, n)
+        method = "_sample_cached" if use_cache and self._has_cached_sampler() else "_sample_naive"
+        fns = _COMPILED.setdefault(self, {})
+        if method not in fns:
+            fns[method] = compile_function(getattr(self, method))
+        out = fns[method](
+            cond_vec,
+            known_values,
+            mask,
+            ops.convert_to_tensor(seed, "int32"),
+            ops.convert_to_tensor(float(temperature), "float32"),
+        )
+        return ops.cast(out, "int32") if self.head.is_discrete else out
+
+    def _has_cached_sampler(self):
+        return type(self)._sample_cached is not AutoregressiveModel._sample_cached
+
+    def _sample_cached(self, condition, known, known_mask, seed, temperature):
+        """A faster exact sampler; same arguments, result and random draws as `_sample_naive`."""
+        raise NotImplementedError
+
+    def _sample_naive(self, condition, known, known_mask, seed, temperature):
+        """Generic ancestral sampler: one teacher-forced pass per group, in a `fori_loop`.
+
+        Step i draws group `group_ordering()[i]` with seed `step_seed(seed, i)` from parameters of
+        shape `[n, num_params]`; a cached sampler that draws the same way gives the same samples.
+        """
+        n = ops.shape(known)[0]
+        g_count, e = self.num_groups, self.head.event_size
+        order = ops.convert_to_tensor(self.group_ordering().astype("int32"))
+        known = ops.reshape(known, (n, g_count, e))
+        keep = ops.reshape(known_mask, (n, g_count, e))
+
+        def body(i, x):
+            params = self.forward(ops.reshape(x, (n,) + self.event_shape), condition, training=False)
+            params = ops.reshape(params, (n, g_count, self.head.num_params))
+            g = ops.take(order, i)
+            value = self.head.sample(ops.take(params, g, axis=1), step_seed(seed, i), temperature)
+            return self._write_group(x, g, value, known, keep)
+
+        x = ops.fori_loop(0, g_count, body, known * keep)
+        return ops.reshape(x, (n,) + self.event_shape)
+
+    def _write_group(self, x, g, value, known, keep):
+        """Put `value` ([n] or [n, event_size]) into group `g` of `x` ([n, groups, event_size])."""
+        onehot = ops.reshape(ops.one_hot(g, self.num_groups), (1, self.num_groups, 1))
+        value = ops.reshape(ops.cast(value, x.dtype), (-1, 1, self.head.event_size))
+        x = x * (1.0 - onehot) + value * onehot
+        return known * keep + x * (1.0 - keep)
+
+    # ------------------------------------------------------------------ input handling
+    @staticmethod
+    def _unpack(inputs, condition):
+        if isinstance(inputs, dict):
+            unknown = set(inputs) - {"x", "condition"}
+            if "x" not in inputs or unknown:
+                raise ValueError(
+                    f"Dict inputs must have the key 'x' and optionally 'condition'. Received keys: {sorted(inputs)}"
+                )
+            return inputs["x"], inputs.get("condition", condition)
+        if isinstance(inputs, (tuple, list)):
+            if len(inputs) == 1:
+                return inputs[0], condition
+            if len(inputs) == 2:
+                return inputs[0], inputs[1]
+            raise ValueError(f"Inputs must be x, (x, condition) or a dict. Received a sequence of {len(inputs)}")
+        return inputs, condition
+
+    def _condition_vector(self, condition):
+        if condition is None or not self.condition_size:
+            if self.condition_size and condition is None:
+                check_condition(None, self.num_classes, self.condition_shape)
+            return None
+        if self.num_classes is not None:
+            return ops.one_hot(ops.cast(ops.reshape(condition, (-1,)), "int32"), self.num_classes)
+        return ops.reshape(ops.cast(condition, "float32"), (-1, self.condition_size))
+
+    def _checked(self, x, condition):
+        """Unpack and check `x` and `condition` at the door; tensors ready for `self(...)`."""
+        x, condition = self._unpack(x, condition)
+        values = check_event(x, self.event_shape, self.head)
+        batch = None if values is None else values.shape[0]
+        cvalues = check_condition(condition, self.num_classes, self.condition_shape, batch)
+        if values is not None:
+            x = values if values.dtype.kind == "f" else values.astype("float32")
+        if cvalues is not None:
+            condition = cvalues
+        return ops.convert_to_tensor(x, "float32"), (
+            None if condition is None else ops.convert_to_tensor(condition)
+        )
+
+    def _sample_condition(self, condition, n):
+        if condition is not None and self.condition_size:
+            c = np.asarray(concrete(condition))
+            single = c.ndim == 0 if self.num_classes is not None else c.shape == self.condition_shape
+            if single:
+                c = np.broadcast_to(c, (n,) + c.shape)
+            condition = c
+        c = check_condition(condition, self.num_classes, self.condition_shape, n)
+        return None if c is None else self._condition_vector(ops.convert_to_tensor(c))
+
+    def _sample_known(self, known, known_mask, n):
+        shape = (n,) + self.event_shape
+        if (known is None) != (known_mask is None):
+            raise ValueError(
+                "Pass both `known` and `known_mask` or neither. "
+                f"Received: known={'None' if known is None else 'an array'}, "
+                f"known_mask={'None' if known_mask is None else 'an array'}"
+            )
+        if known is None:
+            zeros = ops.zeros(shape, "float32")
+            return zeros, zeros
+        known = np.asarray(concrete(known))
+        mask = np.asarray(concrete(known_mask))
+        if mask.dtype.kind not in "biu" or (mask.size and not np.isin(mask, (0, 1)).all()):
+            raise ValueError(f"`known_mask` must be boolean. Received: dtype={mask.dtype}")
+        try:
+            known = np.broadcast_to(known, shape)
+            mask = np.broadcast_to(mask.astype(bool), shape)
+        except ValueError:
+            raise ValueError(
+                f"`known` and `known_mask` must have shape {shape} or {self.event_shape}. "
+                f"Received: known.shape={known.shape}, known_mask.shape={mask.shape}"
+            ) from None
+        if mask.any():
+            self.head.check_values(known[mask], name="known")
+        values = np.where(mask, known, 0).astype("float32")
+        return ops.convert_to_tensor(values), ops.convert_to_tensor(mask.astype("float32"))
+
+    def _prepare_data(self, x, y, name):
+        """Check data for fit/evaluate and pack conditions so Keras passes them to `call`."""
+        if _is_dataset(x):
+            if y is not None:
+                raise ValueError(f"With a dataset, pass no `y`. Received: y of type {type(y).__name__}")
+            card = int(x.cardinality())
+            first = next(iter(x.take(1)), None) if card != 0 else None
+            if first is None:
+                raise ValueError(f"`{name}` is an empty dataset: it yields no batch.")
+            fx, fc = self._unpack(_as_tuple_or_dict(first), None)
+            self._checked(fx, fc)
+            return x.map(_pack_element), None
+        if x is None:
+            raise ValueError(f"`{name}` must be given. Received: {name}=None")
+        if y is not None:
+            x = (x, y)
+        fx, fc = self._unpack(x, None)
+        if len(fx) == 0:
+            raise ValueError(f"`{name}` is empty: it holds no example. Received: shape={np.shape(fx)}")
+        self._checked(fx, fc)
+        return ((fx, fc) if fc is not None else fx), None
+
+
+def _is_dataset(x):
+    return hasattr(x, "element_spec") and hasattr(x, "map") and hasattr(x, "cardinality")
+
+
+def _as_tuple_or_dict(element):
+    return element if isinstance(element, (tuple, dict)) else (element,)
+
+
+def _pack_element(*element):
+    """Dataset element `x`, `(x, condition)` or a dict -> a 1-tuple, so Keras sees no `y`."""
+    if len(element) == 1:
+        return (element[0],)
+    return (tuple(element),)

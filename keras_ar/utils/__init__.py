@@ -1,0 +1,1 @@
+"""Internal helpers shared by keras_ar layers, models and heads."""

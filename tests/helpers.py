@@ -1,0 +1,138 @@
+"""Shared checks: every model and layer test is a few calls to these."""
+
+import itertools
+import math
+
+import keras
+import numpy as np
+
+to_np = keras.ops.convert_to_numpy
+
+
+def randomize_weights(model, scale=0.5, seed=0):
+    """Overwrite every weight with N(0, scale^2) draws: properties must hold for any weights."""
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        w.assign(rng.normal(0.0, scale, size=w.shape).astype(w.dtype))
+
+
+def enumerate_space(event_shape, num_levels):
+    """Every configuration of a discrete event space, shape [num_levels**D, *event_shape] int32."""
+    d = int(np.prod(event_shape))
+    grid = np.array(list(itertools.product(range(num_levels), repeat=d)), dtype="int32")
+    return grid.reshape((-1,) + tuple(event_shape))
+
+
+def assert_normalized(model, condition=None, atol=1e-4):
+    """exp(log_prob) summed over the whole (small, discrete) space is 1."""
+    xs = enumerate_space(model.event_shape, model.head.num_levels)
+    cond = None if condition is None else np.repeat(np.asarray(condition)[None], len(xs), axis=0)
+    total = np.exp(to_np(model.log_prob(xs, condition=cond)).astype("float64")).sum()
+    assert abs(total - 1.0) < atol, f"sum of exp(log_prob) over the space = {total}"
+    return total
+
+
+def _random_inputs(model, batch, rng):
+    if model.head.is_discrete:
+        return rng.integers(0, model.head.num_levels, size=(batch,) + model.event_shape).astype("int32")
+    return rng.normal(size=(batch,) + model.event_shape).astype("float32")
+
+
+def _condition(model, batch, rng):
+    if model.num_classes:
+        return rng.integers(0, model.num_classes, size=(batch,))
+    if model.condition_shape:
+        return rng.normal(size=(batch,) + model.condition_shape).astype("float32")
+    return None
+
+
+def assert_causal(model, batch=3, seed=0, atol=1e-5):
+    """Changing a group (and everything after it) never moves the parameters of earlier groups
+    nor of the group itself; changing one dimension never moves the conditionals before it.
+
+    Checked by perturbation, in the model's own order (`group_ordering` / `ordering`).
+    """
+    rng = np.random.default_rng(seed)
+    x = _random_inputs(model, batch, rng)
+    cond = _condition(model, batch, rng)
+    e = model.head.event_size
+    groups = model.group_ordering()
+    params = to_np(model(x.astype("float32"), condition=cond)).reshape(batch, model.num_groups, -1)
+    for k, g in enumerate(groups):
+        y = x.reshape(batch, model.num_groups, e).copy()
+        later = groups[k:]
+        y[:, later] = _random_inputs(model, batch, rng).reshape(batch, model.num_groups, e)[:, later]
+        y = y.reshape(x.shape)
+        p2 = to_np(model(y.astype("float32"), condition=cond)).reshape(batch, model.num_groups, -1)
+        earlier_and_self = groups[: k + 1]
+        np.testing.assert_allclose(
+            p2[:, earlier_and_self], params[:, earlier_and_self], atol=atol,
+            err_msg=f"parameters of groups up to position {k} (group {g}) moved when groups from {g} on changed",
+        )
+    order = model.ordering()
+    clp = to_np(model.conditional_log_probs(x, condition=cond)).reshape(batch, -1)
+    for k, d in enumerate(order):
+        y = x.reshape(batch, -1).copy()
+        y[:, d] = _random_inputs(model, batch, rng).reshape(batch, -1)[:, d]
+        c2 = to_np(model.conditional_log_probs(y.reshape(x.shape), condition=cond)).reshape(batch, -1)
+        np.testing.assert_allclose(
+            c2[:, order[:k]], clp[:, order[:k]], atol=atol,
+            err_msg=f"conditionals before position {k} moved when dimension {d} changed",
+        )
+
+
+def assert_sample_frequencies(model, num_samples=20000, seed=0, tv_max=0.03, condition=None, use_cache=True):
+    """Frequencies of many samples match exp(log_prob) on an enumerable space (total variation)."""
+    xs = enumerate_space(model.event_shape, model.head.num_levels)
+    cond = None if condition is None else np.repeat(np.asarray(condition)[None], len(xs), axis=0)
+    p = np.exp(to_np(model.log_prob(xs, condition=cond)).astype("float64"))
+    s = to_np(model.sample(num_samples, condition=condition, seed=seed, use_cache=use_cache))
+    L = model.head.num_levels
+    idx = (s.reshape(num_samples, -1) * (L ** np.arange(s[0].size)[::-1])).sum(-1)
+    freq = np.bincount(idx, minlength=len(xs)) / num_samples
+    tv = 0.5 * np.abs(freq - p).sum()
+    assert tv < tv_max, f"total variation between sample frequencies and exp(log_prob) = {tv}"
+    return tv
+
+
+def assert_cached_equals_naive(model, num_samples=4, seed=3, **kwargs):
+    a = to_np(model.sample(num_samples, seed=seed, use_cache=True, **kwargs))
+    b = to_np(model.sample(num_samples, seed=seed, use_cache=False, **kwargs))
+    np.testing.assert_array_equal(a, b)
+
+
+def assert_tfp_matches(model, x, condition=None, atol=1e-4):
+    """`model.distribution(x).log_prob(x)` equals `model.log_prob(x)`."""
+    ours = to_np(model.log_prob(x, condition=condition))
+    theirs = np.asarray(model.distribution(x, condition=condition).log_prob(np.asarray(x, "float32")))
+    np.testing.assert_allclose(theirs, ours, atol=atol, rtol=1e-5)
+
+
+def assert_config_round_trip(obj):
+    config = obj.get_config()
+    clone = type(obj).from_config(config)
+    assert clone.get_config() == config
+    return clone
+
+
+def assert_keras_round_trip(model, x, tmp_path, condition=None):
+    """save -> load_model gives a model of the same class with equal log_probs."""
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is type(model)
+    np.testing.assert_allclose(
+        to_np(loaded.log_prob(x, condition=condition)), to_np(model.log_prob(x, condition=condition)), atol=1e-6
+    )
+    return loaded
+
+
+def assert_fits(model, x, condition=None, epochs=2):
+    """fit works without compile, the loss is finite and bits_per_dim = loss / (D ln 2)."""
+    data = x if condition is None else (x, condition)
+    history = model.fit(data, epochs=epochs, batch_size=16, verbose=0)
+    loss = history.history["loss"][-1]
+    assert math.isfinite(loss)
+    res = model.evaluate(data, verbose=0, return_dict=True)
+    np.testing.assert_allclose(res["bits_per_dim"], res["loss"] / (model.num_dims * math.log(2)), rtol=1e-4)
+    return history
