@@ -1,0 +1,122 @@
+"""The contract shared by every model, exercised through FVSBN (the smallest model)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from keras_ar.models import FVSBN
+from tests import helpers
+
+
+def _data(n=48, d=4, seed=0):
+    return np.random.default_rng(seed).integers(0, 2, size=(n, d)).astype("int32")
+
+
+def test_log_prob_is_sum_of_conditionals_and_loss_is_nats_per_example():
+    model = FVSBN(input_shape=(4,))
+    helpers.randomize_weights(model)
+    x = _data()
+    lp = helpers.to_np(model.log_prob(x))
+    clp = helpers.to_np(model.conditional_log_probs(x))
+    assert lp.shape == (48,) and clp.shape == (48, 4)
+    np.testing.assert_allclose(lp, clp.sum(-1), rtol=1e-6)
+    res = model.evaluate(x, batch_size=48, verbose=0, return_dict=True)
+    np.testing.assert_allclose(res["loss"], -lp.mean(), rtol=1e-5)
+    np.testing.assert_allclose(res["bits_per_dim"], -lp.mean() / (4 * math.log(2)), rtol=1e-5)
+
+
+def test_fit_accepts_tuples_dicts_and_arrays_with_conditions():
+    import tensorflow as tf
+
+    x, c = _data(), np.arange(48) % 3
+    model = FVSBN(input_shape=(4,), num_classes=3)
+    for data in (
+        tf.data.Dataset.from_tensor_slices((x, c)).batch(16),
+        tf.data.Dataset.from_tensor_slices({"x": x, "condition": c}).batch(16),
+    ):
+        history = model.fit(data, epochs=1, verbose=0, validation_data=data)
+        assert np.isfinite(history.history["val_loss"][0])
+    model.fit(x, c, epochs=1, batch_size=16, verbose=0, validation_data=(x, c))
+    model.fit({"x": x, "condition": c}, epochs=1, batch_size=16, verbose=0)
+
+
+def test_empty_and_bad_datasets_raise_value_error():
+    import tensorflow as tf
+
+    model = FVSBN(input_shape=(4,))
+    with pytest.raises(ValueError, match="empty"):
+        model.fit(tf.data.Dataset.from_tensor_slices(np.zeros((0, 4), "int32")).batch(4))
+    with pytest.raises(ValueError, match="empty"):
+        model.fit(tf.data.Dataset.from_tensor_slices(np.zeros((8, 4), "int32")).filter(lambda x: False).batch(4))
+    with pytest.raises(ValueError, match="0..1"):
+        model.fit(tf.data.Dataset.from_tensor_slices(np.full((8, 4), 3)).batch(4))
+    with pytest.raises(ValueError, match="shape"):
+        model.fit(tf.data.Dataset.from_tensor_slices(np.zeros((8, 5), "int32")).batch(4))
+
+
+def test_input_checks_name_what_was_expected_and_received():
+    model = FVSBN(input_shape=(4,), num_classes=3)
+    x = _data(4)
+    cases = [
+        (dict(x=np.zeros((4, 5)), condition=np.zeros(4, int)), r"shape \(batch, 4\).*\(4, 5\)"),
+        (dict(x=x, condition=np.array([0, 1, 2, 3])), "labels must lie in 0..2"),
+        (dict(x=x, condition=np.zeros((4, 2), int)), "condition"),
+        (dict(x=x, condition=None), "conditional"),
+        (dict(x=np.array(["a"] * 16).reshape(4, 4), condition=np.zeros(4, int)), "dtype"),
+        (dict(x=np.full((4, 4), np.inf), condition=np.zeros(4, int)), "NaN or inf"),
+    ]
+    for kwargs, pattern in cases:
+        with pytest.raises(ValueError, match=pattern):
+            model.log_prob(**kwargs)
+    with pytest.raises(ValueError, match="takes no `condition`"):
+        FVSBN(input_shape=(4,)).log_prob(x, condition=np.zeros(4, int))
+    with pytest.raises(ValueError, match="float"):
+        FVSBN(input_shape=(2,), distribution="gaussian_mixture").log_prob(np.zeros((2, 2), "int32"))
+    with pytest.raises(ValueError, match="input_shape"):
+        FVSBN(input_shape=(0,))
+    with pytest.raises(ValueError, match="loss"):
+        FVSBN(input_shape=(2,)).compile(loss="mse")
+
+
+def test_sample_arguments_are_checked():
+    model = FVSBN(input_shape=(4,))
+    for kwargs, pattern in [
+        (dict(num_samples=0), "num_samples"),
+        (dict(num_samples=2, temperature=0.0), "temperature"),
+        (dict(num_samples=2, known=np.zeros(4)), "both"),
+        (dict(num_samples=2, known=np.zeros(3), known_mask=np.ones(3, bool)), "shape"),
+        (dict(num_samples=2, known=np.full(4, 5), known_mask=np.ones(4, bool)), "known"),
+        (dict(num_samples=2, condition=np.zeros(2)), "takes no"),
+    ]:
+        with pytest.raises(ValueError, match=pattern):
+            model.sample(**kwargs)
+
+
+def test_completion_keeps_known_values_and_is_reproducible():
+    model = FVSBN(input_shape=(6,))
+    helpers.randomize_weights(model, scale=2.0)
+    known = np.array([1, 0, 1, 0, 1, 0])
+    mask = np.array([True, True, True, False, False, False])
+    a = helpers.to_np(model.sample(50, known=known, known_mask=mask, seed=4))
+    b = helpers.to_np(model.sample(50, known=known, known_mask=mask, seed=4))
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a[:, :3], np.broadcast_to(known[:3], (50, 3)))
+    assert len(np.unique(a[:, 3:], axis=0)) > 1
+    assert a.dtype == np.int32
+
+
+def test_temperature_sharpens():
+    model = FVSBN(input_shape=(3,))
+    model.regression.bias.assign(np.array([1.0, -1.0, 0.5], "float32"))
+    cold = helpers.to_np(model.sample(4000, seed=0, temperature=0.3))
+    hot = helpers.to_np(model.sample(4000, seed=0, temperature=1.0))
+    assert abs(cold.mean(0) - [1, 0, 1]).max() < abs(hot.mean(0) - [1, 0, 1]).max()
+
+
+def test_conditional_normalised_and_samples_follow_the_condition():
+    model = FVSBN(input_shape=(4,), num_classes=2)
+    helpers.randomize_weights(model, scale=1.5)
+    for c in (0, 1):
+        helpers.assert_normalized(model, condition=c)
+        helpers.assert_sample_frequencies(model, condition=c, num_samples=20000)
