@@ -1,5 +1,7 @@
 """Discretized logistic mixture head (PixelCNN++), optionally coupling R -> G -> B in a pixel."""
 
+import math
+
 import keras
 from keras import ops
 
@@ -33,7 +35,7 @@ class DiscretizedLogisticMixture(DistributionHead):
     Example:
 
     >>> head = DiscretizedLogisticMixture(num_components=5, num_levels=256, coupled=True)
-    >>> head.log_prob(keras.ops.zeros((2, 50)), keras.ops.ones((2, 3))).shape
+    >>> tuple(head.log_prob(keras.ops.zeros((2, 50)), keras.ops.ones((2, 3))).shape)
     (2, 3)
 
     Reference:
@@ -67,7 +69,8 @@ class DiscretizedLogisticMixture(DistributionHead):
         k, c = self.num_components, self.event_size
         shape = ops.shape(params)[:-1] + (c, k)
         means = ops.reshape(params[..., k : k + c * k], shape)
-        log_scales = ops.maximum(ops.reshape(params[..., k + c * k : k + 2 * c * k], shape), self.min_log_scale)
+        raw_log_scales = ops.reshape(params[..., k + c * k : k + 2 * c * k], shape)
+        log_scales = ops.maximum(raw_log_scales, self.min_log_scale)
         coeffs = ops.tanh(ops.reshape(params[..., k + 2 * c * k :], shape)) if self.coupled else None
         return params[..., :k], means, log_scales, coeffs
 
@@ -87,9 +90,16 @@ class DiscretizedLogisticMixture(DistributionHead):
         half = 1.0 / (self.num_levels - 1)
         centered = self._rescale(x) - means
         a, b = (centered - half) * inv_s, (centered + half) * inv_s  # the bin's edges, standardized
-        # log(sigmoid(b) - sigmoid(a)) = log sigmoid(b) + log(1 - sigmoid(a)) + log(1 - e^(a - b)),
-        # exact in the tails; a - b = -2 half / s is formed directly, not by cancellation.
-        middle = -ops.softplus(-b) - ops.softplus(a) + ops.log(-ops.expm1(-2.0 * half * inv_s))
+        # log(sigmoid(b) - sigmoid(a)) = log sigmoid(b) + log(1 - sigmoid(a)) + log(1 - e^-(b - a)),
+        # exact in the tails; the width w = b - a = 2 half / s is formed directly, not by cancellation,
+        # and below 1e-2 log(1 - e^-w) is its series log w - w/2 + w^2/24 (error < 1e-11), which keeps
+        # a finite gradient where w underflows (huge scales).
+        log_w = math.log(2.0 * half) - log_scales
+        w = ops.exp(log_w)
+        log1mexp = ops.where(
+            w < 1e-2, log_w - w / 2.0 + ops.square(w) / 24.0, ops.log(-ops.expm1(-ops.maximum(w, 1e-2)))
+        )
+        middle = -ops.softplus(-b) - ops.softplus(a) + log1mexp
         lowest, highest = -ops.softplus(-b), -ops.softplus(a)  # log F(b), log(1 - F(a))
         return ops.where(x < 0.5, lowest, ops.where(x > self.num_levels - 1.5, highest, middle))
 
@@ -105,7 +115,8 @@ class DiscretizedLogisticMixture(DistributionHead):
         bins = self._log_bin_prob(ops.expand_dims(x, -1), means, log_scales)  # [..., 3, K]
         # log p(x_c | x_<c) = LSE_k(log p(k | x_<c) + l_c,k): the component posteriors given the
         # earlier channels, rather than differences of joint log-probabilities (which cancel).
-        before = ops.stack([ops.zeros_like(bins[..., 0, :]), bins[..., 0, :], bins[..., 0, :] + bins[..., 1, :]], -2)
+        l_r, l_g = bins[..., 0, :], bins[..., 1, :]
+        before = ops.stack([ops.zeros_like(l_r), l_r, l_r + l_g], axis=-2)
         posterior = ops.log_softmax(ops.expand_dims(log_weights, -2) + before, axis=-1)
         return ops.logsumexp(posterior + bins, axis=-1)
 
@@ -130,9 +141,11 @@ class DiscretizedLogisticMixture(DistributionHead):
         if not self.coupled:
             return ops.cast(level(mean + noise)[..., 0], "float32")
         coeff = ops.sum(onehot * coeffs, axis=-1)
+        # R first, then G and B with means coupled on the sampled levels, as `log_prob` scores them.
         r = level(mean[..., 0] + noise[..., 0])
-        g = level(mean[..., 1] + coeff[..., 0] * self._rescale(r) + noise[..., 1])
-        b = level(mean[..., 2] + coeff[..., 1] * self._rescale(r) + coeff[..., 2] * self._rescale(g) + noise[..., 2])
+        v_r = self._rescale(r)
+        g = level(mean[..., 1] + coeff[..., 0] * v_r + noise[..., 1])
+        b = level(mean[..., 2] + coeff[..., 1] * v_r + coeff[..., 2] * self._rescale(g) + noise[..., 2])
         return ops.cast(ops.stack([r, g, b], axis=-1), "float32")
 
     def to_tfp(self, params, x=None):
@@ -144,7 +157,9 @@ class DiscretizedLogisticMixture(DistributionHead):
         logits, means, log_scales, coeffs = self._split(params)
         if self.coupled:
             if x is None:
-                raise ValueError("A coupled `DiscretizedLogisticMixture` needs `x` in `to_tfp`. Received: x=None")
+                raise ValueError(
+                    "A coupled `DiscretizedLogisticMixture` needs `x` in `to_tfp`. Received: x=None"
+                )
             means = self._coupled_means(means, coeffs, self._rescale(ops.cast(x, params.dtype)))
         top = self.num_levels - 1
         # v = 2y/(L-1) - 1 in level units y; QuantizedDistribution gives P(Y = y) = F(y) - F(y - 1),

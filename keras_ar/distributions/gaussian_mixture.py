@@ -25,7 +25,7 @@ class GaussianMixture(DistributionHead):
     Example:
 
     >>> head = GaussianMixture(num_components=2)
-    >>> head.log_prob(keras.ops.zeros((4, 6)), keras.ops.zeros((4,))).shape
+    >>> tuple(head.log_prob(keras.ops.zeros((4, 6)), keras.ops.zeros((4,))).shape)
     (4,)
 
     Reference:
@@ -55,6 +55,7 @@ class GaussianMixture(DistributionHead):
     def log_prob(self, params, x):
         params = ops.convert_to_tensor(params)
         logits, means, log_scales = self._split(params)
+        # (x - mean) / scale, not x / scale - mean / scale: no cancellation when the scale is tiny.
         z = (ops.expand_dims(ops.cast(x, params.dtype), -1) - means) * ops.exp(-log_scales)
         log_normal = -0.5 * ops.square(z) - log_scales - 0.5 * math.log(2.0 * math.pi)
         return ops.logsumexp(ops.log_softmax(logits, axis=-1) + log_normal, axis=-1)

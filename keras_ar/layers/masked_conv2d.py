@@ -26,7 +26,7 @@ class MaskedConv2D(keras.layers.Conv2D):
     Example:
 
     >>> layer = MaskedConv2D(8, 3, mask_type="A")
-    >>> layer(keras.ops.ones((1, 5, 5, 1))).shape
+    >>> tuple(layer(keras.ops.ones((1, 5, 5, 1))).shape)
     (1, 5, 5, 8)
 
     Reference:
@@ -55,7 +55,7 @@ class MaskedConv2D(keras.layers.Conv2D):
 
     def build(self, input_shape):
         super().build(input_shape)
-        in_channels = input_shape[-1]
+        in_channels = self.kernel.shape[2]  # input_shape[-1] would be a width with channels_first
         if self.color_channels == 3 and in_channels % 3:
             raise ValueError(f"With color_channels=3, input channels must be a multiple of 3. Received: {in_channels}")
         self.mask = pixelcnn_mask(self.kernel_size, in_channels, self.filters, self.mask_type, self.color_channels)

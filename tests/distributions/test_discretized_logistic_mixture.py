@@ -1,5 +1,6 @@
 """DiscretizedLogisticMixture: stable log-probabilities, TFP equality, normalisation, sampling."""
 
+import functools
 import itertools
 
 import keras
@@ -8,12 +9,28 @@ import pytest
 from scipy.special import log_expit, log_softmax, logsumexp
 
 from keras_ar.distributions.discretized_logistic_mixture import DiscretizedLogisticMixture
+from keras_ar.utils.random import TensorSeed
 
 K = 3
 
 
-def _np(x):
-    return keras.ops.convert_to_numpy(x)
+def _run(fn, *arrays, **static):
+    """`fn(*arrays, **static)` as NumPy. On JAX under `jax.jit` (one compilation, not one per op), an int
+    seed s passed as the key [s, 0] that keras.random makes of it, so that new seeds reuse the compilation."""
+    if keras.backend.backend() != "jax":
+        return keras.ops.convert_to_numpy(fn(*arrays, **static))
+    seed = static.pop("seed", None)
+    key = () if seed is None else (np.array([seed, 0], "uint32"),)
+    return keras.ops.convert_to_numpy(_jit(fn, tuple(static.items()), bool(key))(*key, *arrays))
+
+
+@functools.cache
+def _jit(fn, static, seeded):
+    import jax
+
+    if seeded:
+        return jax.jit(lambda key, *arrays: fn(*arrays, seed=TensorSeed(key), **dict(static)))
+    return jax.jit(lambda *arrays: fn(*arrays, **dict(static)))
 
 
 def _params(rng, n, num_levels, coupled, raw_scale=(-12.0, 2.0), coeffs=None):
@@ -30,7 +47,8 @@ def _params(rng, n, num_levels, coupled, raw_scale=(-12.0, 2.0), coeffs=None):
     raw = rng.uniform(*raw_scale, (n, c * K))
     parts = [logits, means, raw]
     if coupled:
-        parts.append(rng.choice([-20.0, 0.0, 20.0], (n, c * K)) if coeffs == "exact" else rng.normal(size=(n, c * K)))
+        exact = rng.choice([-20.0, 0.0, 20.0], (n, c * K))
+        parts.append(exact if coeffs == "exact" else rng.normal(size=(n, c * K)))
     return np.concatenate(parts, -1).astype("float32")
 
 
@@ -79,11 +97,12 @@ def _assert_close(actual, expected, tol=1e-5):
 def test_log_prob_equals_tfp(coupled, num_levels):
     rng = np.random.default_rng(num_levels)
     head = DiscretizedLogisticMixture(K, num_levels, coupled=coupled)
-    params, x = _params(rng, 4000, num_levels, coupled, coeffs="exact"), _levels(rng, 4000, num_levels, coupled)
-    ours = _np(head.log_prob(params, x))
+    params = _params(rng, 4000, num_levels, coupled, coeffs="exact")
+    x = _levels(rng, 4000, num_levels, coupled)
+    ours = _run(head.log_prob, params, x)
     assert ours.shape == x.shape
     joint = ours.sum(-1) if coupled else ours
-    _assert_close(joint, _np(head.to_tfp(params, x).log_prob(x)))
+    _assert_close(joint, _run(lambda p, v: head.to_tfp(p, v).log_prob(v), params, x))
     _assert_close(ours, _reference_log_prob(params, x, num_levels, coupled))
 
 
@@ -95,14 +114,14 @@ def test_log_prob_equals_float64_reference_with_many_levels(coupled):
     rng = np.random.default_rng(7)
     head = DiscretizedLogisticMixture(K, 257, coupled=coupled)
     params, x = _params(rng, 4000, 257, coupled, (-12.0, 4.0), "exact"), _levels(rng, 4000, 257, coupled)
-    _assert_close(_np(head.log_prob(params, x)), _reference_log_prob(params, x, 257, coupled))
+    _assert_close(_run(head.log_prob, params, x), _reference_log_prob(params, x, 257, coupled))
 
 
 def test_coupled_log_prob_with_real_coefficients():
     rng = np.random.default_rng(3)
     head = DiscretizedLogisticMixture(K, 256, coupled=True)
     params, x = _params(rng, 4000, 256, True, (-3.0, 2.0)), _levels(rng, 4000, 256, True)
-    _assert_close(_np(head.log_prob(params, x)), _reference_log_prob(params, x, 256, True))
+    _assert_close(_run(head.log_prob, params, x), _reference_log_prob(params, x, 256, True))
 
 
 @pytest.mark.parametrize("num_levels", [2, 5, 256])
@@ -111,7 +130,7 @@ def test_normalisation(num_levels):
     head = DiscretizedLogisticMixture(K, num_levels)
     params = _params(rng, 64, num_levels, False)[:, None, :]
     levels = np.arange(num_levels, dtype="float32")[None, :]
-    total = np.exp(_np(head.log_prob(np.repeat(params, num_levels, 1), np.repeat(levels, 64, 0)))).sum(-1)
+    total = np.exp(_run(head.log_prob, np.repeat(params, num_levels, 1), np.repeat(levels, 64, 0))).sum(-1)
     np.testing.assert_allclose(total, 1.0, atol=1e-5)
 
 
@@ -120,7 +139,7 @@ def test_coupled_normalisation():
     head = DiscretizedLogisticMixture(K, num_levels, coupled=True)
     pixels = np.array(list(itertools.product(range(num_levels), repeat=3)), "float32")  # [64, 3], RGB order
     params = _params(rng, 16, num_levels, True, (-9.0, 1.0))[:, None, :]
-    log_p = _np(head.log_prob(np.repeat(params, len(pixels), 1), np.tile(pixels, (16, 1, 1))))  # [16, 64, 3]
+    log_p = _run(head.log_prob, np.repeat(params, len(pixels), 1), np.tile(pixels, (16, 1, 1)))  # [16, 64, 3]
     np.testing.assert_allclose(np.exp(log_p.sum(-1)).sum(-1), 1.0, atol=1e-5)
     # each conditional normalises too: sum_b p(b | r, g) = 1 for every (r, g)
     np.testing.assert_allclose(np.exp(log_p[..., 2]).reshape(16, -1, num_levels).sum(-1), 1.0, atol=1e-5)
@@ -128,7 +147,8 @@ def test_coupled_normalisation():
 
 def _total_variation(samples, probs):
     """Largest total variation distance between the sample frequencies and `probs`, per row."""
-    freq = np.stack([np.bincount(row, minlength=probs.shape[-1]) / len(row) for row in samples.astype("int64")])
+    counts = [np.bincount(row, minlength=probs.shape[-1]) for row in samples.astype("int64")]
+    freq = np.stack(counts) / samples.shape[-1]
     return 0.5 * np.abs(freq - probs).sum(-1).max()
 
 
@@ -136,10 +156,10 @@ def test_sample_frequencies():
     rng, n, num_levels = np.random.default_rng(2), 20000, 5
     head = DiscretizedLogisticMixture(K, num_levels)
     params = _params(rng, 4, num_levels, False, (-3.0, 0.5))[:, None, :]
-    samples = _np(head.sample(np.repeat(params, n, 1), seed=0))
+    samples = _run(head.sample, np.repeat(params, n, 1), seed=0)
     assert samples.shape == (4, n) and samples.dtype == np.float32
     levels = np.tile(np.arange(num_levels, dtype="float32"), (4, 1))
-    probs = np.exp(_np(head.log_prob(np.repeat(params, num_levels, 1), levels)))
+    probs = np.exp(_run(head.log_prob, np.repeat(params, num_levels, 1), levels))
     assert _total_variation(samples, probs) < 0.02
 
 
@@ -149,16 +169,16 @@ def test_coupled_sample_frequencies():
     pixels = np.array(list(itertools.product(range(num_levels), repeat=3)), "float32")
     params = _params(rng, 2, num_levels, True, (-2.5, 0.0))[:, None, :]
     params[..., :K] = rng.normal(size=(2, 1, K))  # all components in play
-    samples = _np(head.sample(np.repeat(params, n, 1), seed=0))
+    samples = _run(head.sample, np.repeat(params, n, 1), seed=0)
     assert samples.shape == (2, n, 3) and samples.dtype == np.float32
-    probs = np.exp(_np(head.log_prob(np.repeat(params, len(pixels), 1), np.tile(pixels, (2, 1, 1)))).sum(-1))
+    probs = np.exp(_run(head.log_prob, np.repeat(params, len(pixels), 1), np.tile(pixels, (2, 1, 1))).sum(-1))
     assert _total_variation(samples @ np.array([9.0, 3.0, 1.0]), probs) < 0.02
 
 
 def test_sample_seed_and_temperature():
     head = DiscretizedLogisticMixture(K, 16)
     params = np.tile(np.array([0.0, 0.5, -0.5, -0.6, 0.0, 0.5, -1.5, -1.5, -1.5], "float32"), (20000, 1))
-    a, b, c = (_np(head.sample(params, seed=s)) for s in (11, 11, 12))
+    a, b, c = (_run(head.sample, params, seed=s) for s in (11, 11, 12))
     np.testing.assert_array_equal(a, b)
     assert np.any(a != c)
 
@@ -166,7 +186,7 @@ def test_sample_seed_and_temperature():
         p = np.bincount(samples.astype("int64"), minlength=16) / len(samples)
         return -np.sum(p[p > 0] * np.log(p[p > 0]))
 
-    assert entropy(_np(head.sample(params, seed=1, temperature=0.5))) < entropy(a) - 0.1
+    assert entropy(_run(head.sample, params, seed=1, temperature=0.5)) < entropy(a) - 0.1
     with pytest.raises(ValueError, match="temperature"):
         head.sample(params, seed=1, temperature=0.0)
 
@@ -198,3 +218,25 @@ def test_config_and_serialization():
     assert isinstance(restored, DiscretizedLogisticMixture) and restored.get_config() == config
     with pytest.raises(ValueError, match="x=None"):
         head.to_tfp(np.zeros((2, 50), "float32"))
+
+
+@pytest.mark.parametrize("coupled", [False, True])
+def test_gradients_are_finite_for_extreme_params(coupled):
+    rng, backend = np.random.default_rng(5), keras.backend.backend()
+    head = DiscretizedLogisticMixture(K, 256, coupled=coupled)
+    params = rng.normal(scale=30.0, size=(2000, head.num_params)).astype("float32")  # log scales to ~100
+    x = _levels(rng, 2000, 256, coupled)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        params = tf.Variable(params)
+        with tf.GradientTape() as tape:
+            loss = keras.ops.sum(head.log_prob(params, x))
+        grad = tape.gradient(loss, params)
+    elif backend == "jax":
+        import jax
+
+        grad = jax.jit(jax.grad(lambda p: keras.ops.sum(head.log_prob(p, x))))(params)
+    else:
+        pytest.skip(f"no gradient helper for backend {backend}")
+    assert np.all(np.isfinite(keras.ops.convert_to_numpy(grad)))

@@ -1,0 +1,124 @@
+"""Training throughput and sampling time, side by side with TFP's PixelCNN in the same run.
+
+    python benchmarks/speed.py [--protocol digits-binary] [--epochs 4] [--peer-python .venv-peer/bin/python]
+
+For each protocol it measures keras_ar's PixelCNN at the peer's config (32 filters, 2 residual
+blocks, batch 64): images/s in `fit` (median of the epochs after the first), and the wall time of
+16 and 64 samples (first call, which traces, and a second call). It then runs
+`../shared/peers/tfp_pixelcnn_digits.py` with the same epochs and reports the ratios. Also times
+NADE's cached sampler against the generic one (same seed, same samples). Writes
+`benchmarks/results/speed.json`.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+import keras_ar  # noqa: E402
+from keras_ar.data import digits_dataset  # noqa: E402
+from keras_ar.data import load_protocol  # noqa: E402
+
+sys.path.insert(0, HERE)
+from quality import machine  # noqa: E402
+
+PEER = os.path.join(os.path.dirname(ROOT), "shared", "peers", "tfp_pixelcnn_digits.py")
+
+
+class EpochTimer(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times = getattr(self, "times", []) + [time.perf_counter() - self.t0]
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = keras.ops.convert_to_numpy(fn())
+    return time.perf_counter() - t0, out
+
+
+def ours(protocol, epochs):
+    keras.utils.set_random_seed(0)
+    data = load_protocol(protocol)
+    head = dict(distribution="bernoulli") if protocol == "digits-binary" else dict(
+        distribution="logistic_mixture", num_levels=17, num_components=5)
+    model = keras_ar.models.PixelCNN(input_shape=(8, 8, 1), filters=32, num_residual_blocks=2, **head)
+    timer = EpochTimer()
+    model.fit(digits_dataset(data, "train", batch_size=64), epochs=epochs, callbacks=[timer], verbose=0)
+    n_train = len(data.train)
+    out = {
+        "config": dict(filters=32, num_residual_blocks=2, batch_size=64, epochs=epochs, **head),
+        "params": int(model.count_params()),
+        "train_images_per_s_median": float(np.median([n_train / t for t in timer.times[1:]])),
+        "train_images_per_s_first_epoch": n_train / timer.times[0],
+    }
+    for n in (16, 64):
+        out[f"sample{n}_s_cold"], _ = timed(lambda: model.sample(n, seed=0))
+        out[f"sample{n}_s_warm"], _ = timed(lambda: model.sample(n, seed=1))
+    return out
+
+
+def peer(protocol, epochs, python):
+    if not (python and os.path.exists(python) and os.path.exists(PEER)):
+        return None
+    res = subprocess.run(
+        [python, PEER, "--protocol", protocol, "--epochs", str(epochs), "--patience", str(epochs)],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def nade_sampling():
+    keras.utils.set_random_seed(0)
+    model = keras_ar.models.NADE(input_shape=(8, 8, 1), hidden_units=500)
+    out = {"config": "NADE(input_shape=(8, 8, 1), hidden_units=500), 64 samples"}
+    for name, cache in (("naive", False), ("cached", True)):
+        timed(lambda: model.sample(64, seed=0, use_cache=cache))  # trace/compile
+        out[f"{name}_s"], samples = timed(lambda: model.sample(64, seed=1, use_cache=cache))
+        out[f"{name}_samples_sum"] = int(samples.sum())
+    out["speedup"] = out["naive_s"] / out["cached_s"]
+    out["same_samples"] = out["naive_samples_sum"] == out["cached_samples_sum"]
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--protocol", nargs="*", default=["digits-binary", "digits-17"])
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--peer-python", default=os.path.join(ROOT, ".venv-peer", "bin", "python"))
+    args = p.parse_args()
+    record = {"machine": machine(), "backend": keras.backend.backend(), "pixelcnn": {}}
+    for protocol in args.protocol:
+        a = ours(protocol, args.epochs)
+        b = peer(protocol, args.epochs, args.peer_python)
+        entry = {"keras_ar": a}
+        if b is not None:
+            entry["tfp_peer"] = {k: b[k] for k in (
+                "config", "params_trainable", "train_images_per_s_median", "sample16_s_warm", "sample64_s_warm",
+                "sample16_s_cold", "sample64_s_cold")}
+            entry["ratios"] = {
+                "train_throughput_ours_over_peer": a["train_images_per_s_median"] / b["train_images_per_s_median"],
+                "sample64_warm_peer_over_ours": b["sample64_s_warm"] / a["sample64_s_warm"],
+            }
+        record["pixelcnn"][protocol] = entry
+        print(json.dumps({protocol: entry}), flush=True)
+    record["nade_sampling"] = nade_sampling()
+    print(json.dumps(record["nade_sampling"]), flush=True)
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    json.dump(record, open(os.path.join(HERE, "results", "speed.json"), "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""PixelCNN: masked convolutions over an image, raster order, R -> G -> B inside a pixel."""
+
+import keras
+from keras import ops
+
+from keras_ar.layers.masked_conv2d import MaskedConv2D
+from keras_ar.models.autoregressive_model import AutoregressiveModel
+
+
+@keras.saving.register_keras_serializable(package="keras_ar")
+class PixelCNN(AutoregressiveModel):
+    """PixelCNN: a mask-A convolution, residual blocks of mask-B convolutions, a 1x1 head.
+
+    The image (levels mapped to [-1, 1]) goes through a `first_kernel_size` mask-A
+    `MaskedConv2D` (a pixel does not see itself), `num_residual_blocks` residual blocks
+    (ReLU -> 1x1 conv to `filters / 2` -> ReLU -> `kernel_size` conv -> ReLU -> 1x1 conv back
+    to `filters`, plus the skip; every conv mask B), a ReLU, an optional 1x1 ReLU layer of
+    `output_hidden_units` and a 1x1 conv to the head parameters. Pixels come in raster
+    order.
+
+    With RGB images and a per-channel head (`"bernoulli"`, `"categorical"`) every
+    convolution splits its channels into three contiguous groups, so a channel sees the
+    earlier channels of its own pixel only (R, then G given R, then B given R and G). With
+    `distribution="logistic_mixture"` and RGB the head is PixelCNN++'s coupled one: the
+    network then sees no channel of the current pixel and outputs one parameter set per
+    pixel. A conditional model (`num_classes` or `condition_shape`) adds a learned
+    projection of the condition to the output of every convolution, broadcast over the
+    image (as in Conditional PixelCNN).
+
+    Args:
+        input_shape: tuple of 3 ints `(height, width, channels)`, channels 1 or 3.
+        distribution: `"bernoulli"` (default), `"categorical"`, `"logistic_mixture"`
+            (coupled for RGB) or `"gaussian_mixture"` (real values, fed unscaled).
+        num_levels: int. Levels of a categorical or logistic mixture head.
+        num_components: int. Components of a mixture head.
+        filters: int. Channels of the residual stream (a multiple of 3 for RGB with a
+            per-channel head). Defaults to 64.
+        num_residual_blocks: int. Defaults to 5.
+        kernel_size: odd int. Kernel of the mask-B convolution in each block. Defaults to 3.
+        first_kernel_size: odd int. Kernel of the mask-A input convolution. Defaults to 7.
+        output_hidden_units: int or None. Width of a 1x1 mask-B ReLU layer before the
+            output layer; None (default) for none.
+        dropout: float in [0, 1). Dropout in each residual branch while training.
+        **kwargs: `num_classes`, `condition_shape`, `name`, as in `AutoregressiveModel`.
+
+    Example:
+
+    >>> model = PixelCNN(input_shape=(4, 4, 1), filters=8, num_residual_blocks=1)
+    >>> tuple(model.log_prob(keras.ops.zeros((2, 4, 4, 1))).shape)
+    (2,)
+
+    Reference:
+        van den Oord et al., "Pixel Recurrent Neural Networks", ICML 2016;
+        van den Oord et al., "Conditional Image Generation with PixelCNN Decoders", NeurIPS 2016.
+    """
+
+    def __init__(
+        self,
+        input_shape,
+        distribution="bernoulli",
+        num_levels=None,
+        num_components=None,
+        filters=64,
+        num_residual_blocks=5,
+        kernel_size=3,
+        first_kernel_size=7,
+        output_hidden_units=None,
+        dropout=0.0,
+        **kwargs,
+    ):
+        super().__init__(
+            input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
+        )
+        if len(self.event_shape) != 3 or self.event_shape[-1] not in (1, 3):
+            raise ValueError(
+                "`input_shape` must be (height, width, channels) with 1 or 3 channels. "
+                f"Received: input_shape={self.event_shape}"
+            )
+        color = 3 if self.event_shape[-1] == 3 and self.head.event_size == 1 else 1
+        _check_int(filters, "filters", minimum=1)
+        _check_int(num_residual_blocks, "num_residual_blocks", minimum=0)
+        for value, name in ((kernel_size, "kernel_size"), (first_kernel_size, "first_kernel_size")):
+            if _check_int(value, name, minimum=1) % 2 == 0:
+                raise ValueError(f"`{name}` must be an odd int. Received: {name}={value}")
+        if output_hidden_units is not None:
+            _check_int(output_hidden_units, "output_hidden_units", minimum=1)
+        if color == 3:
+            for value, name in ((filters, "filters"), (output_hidden_units, "output_hidden_units")):
+                if value is not None and value % 3:
+                    raise ValueError(
+                        f"With RGB images and a per-channel head, `{name}` must be a multiple of 3 "
+                        f"(one group per colour). Received: {name}={value}"
+                    )
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"`dropout` must be a float in [0, 1). Received: dropout={dropout!r}")
+
+        # === Layers ===
+        half = 3 * max(1, filters // 6) if color == 3 else max(1, filters // 2)
+        out_channels = color * self.head.num_params
+
+        def conv(units, size, mask_type, name):
+            return MaskedConv2D(units, size, mask_type=mask_type, color_channels=color, name=name)
+
+        self.input_conv = conv(filters, first_kernel_size, "A", "input_conv")
+        self.block_in = [conv(half, 1, "B", f"block{i}_in") for i in range(num_residual_blocks)]
+        self.block_mid = [conv(half, kernel_size, "B", f"block{i}_mid") for i in range(num_residual_blocks)]
+        self.block_out = [conv(filters, 1, "B", f"block{i}_out") for i in range(num_residual_blocks)]
+        self.hidden_conv = (
+            conv(output_hidden_units, 1, "B", "hidden_conv") if output_hidden_units is not None else None
+        )
+        self.output_conv = conv(out_channels, 1, "B", "output_conv")
+        self.dropout_layer = keras.layers.Dropout(dropout, name="dropout") if dropout > 0 else None
+        # One projection of the condition, split into a bias for every convolution's output.
+        widths = [filters] + [half, half, filters] * num_residual_blocks
+        widths += ([output_hidden_units] if output_hidden_units is not None else []) + [out_channels]
+        self.bias_slices, start = [], 0
+        for w in widths:
+            self.bias_slices.append((start, start + w))
+            start += w
+        self.condition_projection = (
+            keras.layers.Dense(start, use_bias=False, name="condition_projection") if self.condition_size else None
+        )
+
+        # === Config ===
+        self.filters = filters
+        self.num_residual_blocks = num_residual_blocks
+        self.kernel_size = kernel_size
+        self.first_kernel_size = first_kernel_size
+        self.output_hidden_units = output_hidden_units
+        self.dropout = dropout
+        self.color_channels = color
+        self.build()
+
+    def forward(self, x, condition=None, training=False):
+        h = self.head.scale_inputs(x)
+        if self.head.is_discrete:
+            h = 2.0 * h - 1.0
+        biases = iter(self._condition_biases(condition))
+
+        def masked(layer, inputs):
+            y = layer(inputs)
+            b = next(biases)
+            return y if b is None else y + b
+
+        h = masked(self.input_conv, h)
+        for conv_in, conv_mid, conv_out in zip(self.block_in, self.block_mid, self.block_out):
+            r = ops.relu(masked(conv_in, ops.relu(h)))
+            r = ops.relu(masked(conv_mid, r))
+            if self.dropout_layer is not None:
+                r = self.dropout_layer(r, training=training)
+            h = h + masked(conv_out, r)
+        h = ops.relu(h)
+        if self.hidden_conv is not None:
+            h = ops.relu(masked(self.hidden_conv, h))
+        params = masked(self.output_conv, h)
+        # [b, H, W, C * P], C contiguous groups of P -> [b, *group_shape, P]
+        return ops.reshape(params, (-1,) + self.group_shape + (self.head.num_params,))
+
+    def _condition_biases(self, condition):
+        if self.condition_projection is None or condition is None:
+            return [None] * len(self.bias_slices)
+        proj = self.condition_projection(condition)
+        proj = ops.reshape(proj, (-1, 1, 1, ops.shape(proj)[-1]))
+        return [proj[..., a:b] for a, b in self.bias_slices]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "filters": self.filters,
+                "num_residual_blocks": self.num_residual_blocks,
+                "kernel_size": self.kernel_size,
+                "first_kernel_size": self.first_kernel_size,
+                "output_hidden_units": self.output_hidden_units,
+                "dropout": self.dropout,
+            }
+        )
+        return config
+
+
+def _check_int(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}")
+    return value

@@ -1,0 +1,82 @@
+"""Bernoulli head: stable log-probabilities, TFP equality, normalisation, sampling."""
+
+import functools
+
+import keras
+import numpy as np
+import pytest
+
+from keras_ar.distributions.bernoulli import Bernoulli
+from keras_ar.utils.random import TensorSeed
+
+
+def _run(fn, *arrays, **static):
+    """`fn(*arrays, **static)` as NumPy. On JAX under `jax.jit` (one compilation, not one per op), an int
+    seed s passed as the key [s, 0] that keras.random makes of it, so that new seeds reuse the compilation."""
+    if keras.backend.backend() != "jax":
+        return keras.ops.convert_to_numpy(fn(*arrays, **static))
+    seed = static.pop("seed", None)
+    key = () if seed is None else (np.array([seed, 0], "uint32"),)
+    return keras.ops.convert_to_numpy(_jit(fn, tuple(static.items()), bool(key))(*key, *arrays))
+
+
+@functools.cache
+def _jit(fn, static, seeded):
+    import jax
+
+    if seeded:
+        return jax.jit(lambda key, *arrays: fn(*arrays, seed=TensorSeed(key), **dict(static)))
+    return jax.jit(lambda *arrays: fn(*arrays, **dict(static)))
+
+
+def _np(x):  # for `to_tfp`, which returns a TensorFlow-substrate distribution: run eagerly
+    return keras.ops.convert_to_numpy(x)
+
+
+def _logits(rng, n):
+    extreme = [-50.0, 50.0, -20.0, 20.0, 0.0]
+    return np.concatenate([extreme, rng.normal(scale=5.0, size=n - 5)]).astype("float32")
+
+
+def test_log_prob_equals_tfp():
+    rng, head = np.random.default_rng(0), Bernoulli()
+    params = np.repeat(_logits(rng, 200)[:, None], 2, 0)
+    x = np.tile(np.array([0.0, 1.0], "float32"), 200)
+    ours = _run(head.log_prob, params, x)
+    expected = _np(head.to_tfp(params).log_prob(x))
+    assert np.all(np.isfinite(ours)) and ours.shape == (400,)
+    np.testing.assert_allclose(ours, expected, atol=1e-5, rtol=1e-5)
+    # exact in the tails: log sigmoid(-50) = -50 - log1p(e^-50)
+    np.testing.assert_allclose(ours[:4], [0.0, -50.0, -50.0, 0.0], atol=1e-6)
+
+
+def test_normalisation():
+    rng, head = np.random.default_rng(1), Bernoulli()
+    params = _logits(rng, 100)[:, None]
+    total = np.exp(_run(head.log_prob, params, np.zeros(100, "float32"))) + np.exp(
+        _run(head.log_prob, params, np.ones(100, "float32"))
+    )
+    np.testing.assert_allclose(total, 1.0, atol=1e-6)
+
+
+def test_sample_frequencies_seed_and_temperature():
+    head, n = Bernoulli(), 20000
+    params = np.repeat(np.array([-2.0, -0.5, 0.0, 1.0], "float32")[:, None, None], n, 1)  # [4, n, 1]
+    samples = _run(head.sample, params, seed=0)
+    assert samples.shape == (4, n) and samples.dtype == np.float32
+    assert set(np.unique(samples)) <= {0.0, 1.0}
+    np.testing.assert_allclose(samples.mean(1), 1.0 / (1.0 + np.exp(-params[:, 0, 0])), atol=0.015)
+    np.testing.assert_array_equal(samples, _run(head.sample, params, seed=0))
+    assert np.any(samples != _run(head.sample, params, seed=1))
+    cold = _run(head.sample, params, seed=0, temperature=0.5).mean(1)
+    np.testing.assert_allclose(cold, 1.0 / (1.0 + np.exp(-params[:, 0, 0] / 0.5)), atol=0.015)
+    with pytest.raises(ValueError, match="temperature=-1"):
+        head.sample(params, seed=0, temperature=-1)
+
+
+def test_config_and_serialization():
+    head = Bernoulli()
+    assert (head.num_params, head.event_size, head.num_levels, head.is_discrete) == (1, 1, 2, True)
+    assert head.get_config() == {} and isinstance(Bernoulli.from_config({}), Bernoulli)
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(head))
+    assert isinstance(restored, Bernoulli)

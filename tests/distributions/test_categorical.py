@@ -1,0 +1,91 @@
+"""Categorical head: log-softmax log-probabilities, TFP equality, normalisation, sampling."""
+
+import functools
+
+import keras
+import numpy as np
+import pytest
+
+from keras_ar.distributions.categorical import Categorical
+from keras_ar.utils.random import TensorSeed
+
+
+def _run(fn, *arrays, **static):
+    """`fn(*arrays, **static)` as NumPy. On JAX under `jax.jit` (one compilation, not one per op), an int
+    seed s passed as the key [s, 0] that keras.random makes of it, so that new seeds reuse the compilation."""
+    if keras.backend.backend() != "jax":
+        return keras.ops.convert_to_numpy(fn(*arrays, **static))
+    seed = static.pop("seed", None)
+    key = () if seed is None else (np.array([seed, 0], "uint32"),)
+    return keras.ops.convert_to_numpy(_jit(fn, tuple(static.items()), bool(key))(*key, *arrays))
+
+
+@functools.cache
+def _jit(fn, static, seeded):
+    import jax
+
+    if seeded:
+        return jax.jit(lambda key, *arrays: fn(*arrays, seed=TensorSeed(key), **dict(static)))
+    return jax.jit(lambda *arrays: fn(*arrays, **dict(static)))
+
+
+def _np(x):  # for `to_tfp`, which returns a TensorFlow-substrate distribution: run eagerly
+    return keras.ops.convert_to_numpy(x)
+
+
+def _logits(rng, n, num_levels):
+    logits = rng.normal(scale=3.0, size=(n, num_levels))
+    logits[: n // 2] += rng.choice([-50.0, 0.0, 50.0], (n // 2, num_levels))
+    return logits.astype("float32")
+
+
+@pytest.mark.parametrize("num_levels", [2, 7, 256])
+def test_log_prob_equals_tfp_and_normalises(num_levels):
+    rng, head = np.random.default_rng(num_levels), Categorical(num_levels)
+    params = _logits(rng, 64, num_levels)
+    x = rng.integers(0, num_levels, 64).astype("float32")
+    x[:8], x[8:16] = 0, num_levels - 1
+    ours = _run(head.log_prob, params, x)
+    assert np.all(np.isfinite(ours)) and ours.shape == (64,)
+    expected = _np(head.to_tfp(params).log_prob(x))
+    np.testing.assert_allclose(ours, expected, atol=1e-5, rtol=1e-5)
+    levels = np.tile(np.arange(num_levels, dtype="float32"), (64, 1))
+    total = np.exp(_run(head.log_prob, np.repeat(params[:, None], num_levels, 1), levels)).sum(-1)
+    np.testing.assert_allclose(total, 1.0, atol=1e-5)
+
+
+def test_sample_frequencies_seed_and_temperature():
+    head, n = Categorical(5), 20000
+    logits = np.array([[0.0, 1.0, -1.0, 0.5, -3.0], [2.0, 0.0, 0.0, -1.0, 1.0]], "float32")
+    params = np.repeat(logits[:, None], n, 1)
+    samples = _run(head.sample, params, seed=0)
+    assert samples.shape == (2, n) and samples.dtype == np.float32
+
+    def frequencies(s):
+        return np.stack([np.bincount(row, minlength=5) / n for row in s.astype("int64")])
+
+    probs = np.exp(logits - np.log(np.exp(logits).sum(-1, keepdims=True)))
+    assert 0.5 * np.abs(frequencies(samples) - probs).sum(-1).max() < 0.02
+    np.testing.assert_array_equal(samples, _run(head.sample, params, seed=0))
+    assert np.any(samples != _run(head.sample, params, seed=1))
+
+    def entropy(f):
+        return -np.sum(np.where(f > 0, f * np.log(np.maximum(f, 1e-12)), 0.0), -1)
+
+    cold = frequencies(_run(head.sample, params, seed=0, temperature=0.5))
+    assert np.all(entropy(cold) < entropy(frequencies(samples)) - 0.1)
+
+
+@pytest.mark.parametrize("num_levels", [1, 0, 2.0, True, "4"])
+def test_constructor_errors(num_levels):
+    with pytest.raises(ValueError, match=f"num_levels={num_levels}"):
+        Categorical(num_levels)
+
+
+def test_config_and_serialization():
+    head = Categorical(256)
+    assert (head.num_params, head.event_size, head.num_levels) == (256, 1, 256)
+    assert head.get_config() == {"num_levels": 256}
+    assert Categorical.from_config(head.get_config()).get_config() == {"num_levels": 256}
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(head))
+    assert isinstance(restored, Categorical) and restored.num_levels == 256
