@@ -20,7 +20,7 @@ test: $(STAMP)
 
 # the backend-independent tests again on JAX (tf_only tests skip themselves there)
 test-jax: $(STAMP)
-	KERAS_BACKEND=jax $(PY) -m pytest -q tests/layers tests/distributions tests/models
+	KERAS_BACKEND=jax $(PY) -m pytest -q tests/layers tests/distributions tests/models tests/test_docstrings.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/quality.py

@@ -15,7 +15,7 @@ class Bernoulli(DistributionHead):
     Example:
 
     >>> head = Bernoulli()
-    >>> head.log_prob(keras.ops.zeros((2, 1)), keras.ops.ones((2,))).shape
+    >>> tuple(head.log_prob(keras.ops.zeros((2, 1)), keras.ops.ones((2,))).shape)
     (2,)
     """
 

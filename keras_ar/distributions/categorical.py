@@ -18,7 +18,7 @@ class Categorical(DistributionHead):
     Example:
 
     >>> head = Categorical(num_levels=4)
-    >>> head.log_prob(keras.ops.zeros((2, 4)), keras.ops.ones((2,))).shape
+    >>> tuple(head.log_prob(keras.ops.zeros((2, 4)), keras.ops.ones((2,))).shape)
     (2,)
     """
 

@@ -39,7 +39,7 @@ class MaskedDense(keras.layers.Layer):
     Example:
 
     >>> layer = MaskedDense(3, input_degrees=[1, 2, 3], output_degrees=[1, 2, 3], strict=True)
-    >>> layer(keras.ops.ones((2, 3))).shape
+    >>> tuple(layer(keras.ops.ones((2, 3))).shape)
     (2, 3)
 
     Reference:

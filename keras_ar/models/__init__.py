@@ -3,6 +3,9 @@
 from keras_ar.models.autoregressive_model import AutoregressiveModel
 from keras_ar.models.fvsbn import FVSBN
 from keras_ar.models.histogram import Histogram
+from keras_ar.models.made import MADE
+from keras_ar.models.nade import NADE
 from keras_ar.models.pixel_cnn import PixelCNN
+from keras_ar.models.rnade import RNADE
 
-__all__ = ["AutoregressiveModel", "FVSBN", "Histogram", "PixelCNN"]
+__all__ = ["AutoregressiveModel", "FVSBN", "Histogram", "MADE", "NADE", "PixelCNN", "RNADE"]

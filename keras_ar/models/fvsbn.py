@@ -28,7 +28,7 @@ class FVSBN(AutoregressiveModel):
     Example:
 
     >>> model = FVSBN(input_shape=(4,))
-    >>> model.log_prob(np.zeros((2, 4), "int32")).shape
+    >>> tuple(model.log_prob(np.zeros((2, 4), "int32")).shape)
     (2,)
 
     Reference:

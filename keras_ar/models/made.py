@@ -26,7 +26,7 @@ class MADE(AutoregressiveModel):
     flattened (levels scaled to [0, 1]; real values as they are). A condition (class
     one-hot or vector) feeds every hidden layer and the output layer through unmasked
     kernels. With `direct_connection=True` a strict masked input -> output kernel (an
-    FVSBN path, initialised at zero) is added to the output, as the authors' code offers.
+    FVSBN inside the MADE, initialised at zero) is added to the output.
 
     With `num_masks > 1` the network is trained connectivity-agnostically: all
     `num_masks` degree sets are fixed at construction from `seed`, and each training
@@ -38,7 +38,8 @@ class MADE(AutoregressiveModel):
     mixture of the `num_masks` autoregressive models it defines,
     log p(x) = logsumexp_m log p_m(x) - log(num_masks), exactly normalised: `log_prob`,
     `evaluate`, `distribution` (a TFP `MixtureSameFamily`) and `sample` (one mask drawn
-    per sample, then ancestral sampling in that mask's order) all use it. `call`,
+    per sample, then ancestral sampling in that mask's order) all use it; the training loss
+    is the NLL under each batch's mask, the paper's objective. `call`,
     `conditional_log_probs` and `group_ordering()` are those of mask 0, the model's
     `ordering`.
 
@@ -64,7 +65,7 @@ class MADE(AutoregressiveModel):
     Example:
 
     >>> model = MADE(input_shape=(4,), hidden_units=(16,), num_masks=2, order_agnostic=True)
-    >>> model.log_prob(np.zeros((2, 4), "int32")).shape
+    >>> tuple(model.log_prob(np.zeros((2, 4), "int32")).shape)
     (2,)
 
     Reference:

@@ -54,7 +54,7 @@ class NADE(AutoregressiveModel):
     Example:
 
     >>> model = NADE(input_shape=(4,), hidden_units=8)
-    >>> model.log_prob(np.zeros((2, 4), "int32")).shape
+    >>> tuple(model.log_prob(np.zeros((2, 4), "int32")).shape)
     (2,)
 
     Reference:

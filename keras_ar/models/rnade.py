@@ -37,7 +37,7 @@ class RNADE(NADE):
     Example:
 
     >>> model = RNADE(input_shape=(3,), num_components=2, hidden_units=8)
-    >>> model.log_prob(np.zeros((2, 3), "float32")).shape
+    >>> tuple(model.log_prob(np.zeros((2, 3), "float32")).shape)
     (2,)
 
     Reference:

@@ -26,9 +26,9 @@ def _seed_dtype():
 
 
 def step_seed(seed, step):
-    """The seed for sampling step `step` (an int or a scalar tensor) of a run seeded by `seed` (int)."""
+    """The seed for sampling step `step` of a run seeded by `seed` (ints or scalar int32 tensors)."""
     dtype = _seed_dtype()
-    base = ops.convert_to_tensor(int(seed) % (2**31 - 1), dtype="int32")
+    base = ops.cast(ops.convert_to_tensor(seed), "int32")
     step = ops.convert_to_tensor(step, dtype="int32") + 1
     return TensorSeed(ops.cast(ops.stack([base, step]), dtype))
 
@@ -44,6 +44,6 @@ def resolve_seed(seed):
         import numpy as np
 
         return int(np.random.randint(0, 2**31 - 1))
-    if isinstance(seed, bool) or not isinstance(seed, (int,)) and not hasattr(seed, "__index__"):
+    if isinstance(seed, bool) or not hasattr(seed, "__index__"):
         raise ValueError(f"`seed` must be an int or None. Received: seed={seed!r}")
-    return int(seed)
+    return int(seed) % (2**31 - 1)

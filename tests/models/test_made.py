@@ -87,7 +87,6 @@ def test_coupled_pixels_mixture_normalized_and_completion():
     s = to_np(model.sample(6, known=known, known_mask=mask, seed=4))
     assert s.shape == (6, 1, 2, 3) and s.min() >= 0 and s.max() <= 1
     np.testing.assert_array_equal(s[:, mask], np.broadcast_to(known[mask], (6, 4)))
-    np.testing.assert_array_equal(s, to_np(model.sample(6, known=known, known_mask=mask, seed=4)))
 
 
 def test_training_uses_a_random_mask_per_call():

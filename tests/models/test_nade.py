@@ -84,13 +84,14 @@ def test_order_agnostic_estimator_is_unbiased():
     assert abs(draws.mean() - np.mean(exact)) < 4 * draws.std() / np.sqrt(len(draws)) + 1e-4
 
 
-def test_order_agnostic_fit_and_normalized():
+def test_order_agnostic_fit_normalized_and_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 2, size=(64, 4))
     model = NADE(input_shape=(4,), hidden_units=H, order_agnostic=True, ordering="random", seed=4)
     helpers.assert_fits(model, x)
     helpers.assert_normalized(model)
     helpers.assert_causal(model)
+    helpers.assert_keras_round_trip(model, x[:8], tmp_path)
 
 
 def test_fit_round_trip_and_tfp(tmp_path):
@@ -98,7 +99,7 @@ def test_fit_round_trip_and_tfp(tmp_path):
     x = rng.integers(0, 3, size=(64, 3))
     labels = rng.integers(0, 3, size=(64,))
     model = NADE(input_shape=(3,), distribution="categorical", num_levels=3, hidden_units=H, ordering="random",
-                 seed=3, num_classes=3, order_agnostic=True)
+                 seed=3, num_classes=3)
     helpers.assert_fits(model, x, condition=labels)
     helpers.assert_config_round_trip(model)
     helpers.assert_keras_round_trip(model, x[:8], tmp_path, condition=labels[:8])
