@@ -41,6 +41,11 @@ class PixelCNN(AutoregressiveModel):
         output_hidden_units: int or None. Width of a 1x1 mask-B ReLU layer before the
             output layer; None (default) for none.
         dropout: float in [0, 1). Dropout in each residual branch while training.
+        position_bias: bool. Add a learned bias per position (and channel) to the outputs of
+            the input and the output convolutions. Convolutions share weights across the
+            image; on small images whose statistics depend on the position (centred digits)
+            this gives the conditionals the location they lack. It does not depend on the
+            data, so causality is unchanged. Defaults to False.
         **kwargs: `num_classes`, `condition_shape`, `name`, as in `AutoregressiveModel`.
 
     Example:
@@ -66,6 +71,7 @@ class PixelCNN(AutoregressiveModel):
         first_kernel_size=7,
         output_hidden_units=None,
         dropout=0.0,
+        position_bias=False,
         **kwargs,
     ):
         super().__init__(
@@ -121,6 +127,18 @@ class PixelCNN(AutoregressiveModel):
             keras.layers.Dense(start, use_bias=False, name="condition_projection") if self.condition_size else None
         )
 
+        if not isinstance(position_bias, bool):
+            raise ValueError(f"`position_bias` must be a bool. Received: position_bias={position_bias!r}")
+        self.input_position_bias = self.output_position_bias = None
+        if position_bias:
+            hw = self.event_shape[:2]
+            self.input_position_bias = self.add_weight(
+                name="input_position_bias", shape=hw + (filters,), initializer="zeros"
+            )
+            self.output_position_bias = self.add_weight(
+                name="output_position_bias", shape=hw + (out_channels,), initializer="zeros"
+            )
+
         # === Config ===
         self.filters = filters
         self.num_residual_blocks = num_residual_blocks
@@ -128,6 +146,7 @@ class PixelCNN(AutoregressiveModel):
         self.first_kernel_size = first_kernel_size
         self.output_hidden_units = output_hidden_units
         self.dropout = dropout
+        self.position_bias = position_bias
         self.color_channels = color
         self.build()
 
@@ -143,6 +162,8 @@ class PixelCNN(AutoregressiveModel):
             return y if b is None else y + b
 
         h = masked(self.input_conv, h)
+        if self.input_position_bias is not None:
+            h = h + self.input_position_bias
         for conv_in, conv_mid, conv_out in zip(self.block_in, self.block_mid, self.block_out):
             r = ops.relu(masked(conv_in, ops.relu(h)))
             r = ops.relu(masked(conv_mid, r))
@@ -153,6 +174,8 @@ class PixelCNN(AutoregressiveModel):
         if self.hidden_conv is not None:
             h = ops.relu(masked(self.hidden_conv, h))
         params = masked(self.output_conv, h)
+        if self.output_position_bias is not None:
+            params = params + self.output_position_bias
         # [b, H, W, C * P], C contiguous groups of P -> [b, *group_shape, P]
         return ops.reshape(params, (-1,) + self.group_shape + (self.head.num_params,))
 
@@ -173,6 +196,7 @@ class PixelCNN(AutoregressiveModel):
                 "first_kernel_size": self.first_kernel_size,
                 "output_hidden_units": self.output_hidden_units,
                 "dropout": self.dropout,
+                "position_bias": self.position_bias,
             }
         )
         return config

@@ -19,6 +19,7 @@ SMALL = dict(filters=6, num_residual_blocks=1, first_kernel_size=3)
         ),
         dict(input_shape=(2, 2, 1), distribution="logistic_mixture", num_levels=4, num_components=2, **SMALL),
         dict(input_shape=(2, 2, 1), num_classes=3, **SMALL),
+        dict(input_shape=(1, 2, 3), position_bias=True, **SMALL),  # learned per-position biases
     ],
 )
 def test_causal_and_normalized(kwargs):
@@ -79,7 +80,7 @@ def test_fit_round_trip_and_tfp(tmp_path):
     labels = rng.integers(0, 2, size=(16,))
     model = PixelCNN(
         input_shape=(2, 2, 3), distribution="categorical", num_levels=3, num_classes=2,
-        output_hidden_units=6, dropout=0.1, **SMALL,
+        output_hidden_units=6, dropout=0.1, position_bias=True, **SMALL,
     )
     helpers.assert_fits(model, x, condition=labels, epochs=2)  # one batch of 16: two steps
     helpers.assert_config_round_trip(model)
