@@ -30,12 +30,12 @@ def get(identifier, num_levels=None, num_components=None, color_channels=1):
             raise ValueError("`distribution='categorical'` needs `num_levels`. Received: num_levels=None")
         return Categorical(num_levels)
     if identifier == "gaussian_mixture":
-        return GaussianMixture(num_components or 1)
+        return GaussianMixture(1 if num_components is None else num_components)
     if identifier == "logistic_mixture":
         if num_levels is None:
             raise ValueError("`distribution='logistic_mixture'` needs `num_levels`. Received: num_levels=None")
         return DiscretizedLogisticMixture(
-            num_components or 5, num_levels, coupled=color_channels == 3
+            5 if num_components is None else num_components, num_levels, coupled=color_channels == 3
         )
     raise ValueError(f"`distribution` must be one of {_NAMES} or a DistributionHead. Received: {identifier!r}")
 

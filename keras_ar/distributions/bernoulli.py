@@ -29,7 +29,7 @@ class Bernoulli(DistributionHead):
         logits = params[..., 0]
         x = ops.cast(x, logits.dtype)
         # log sigmoid(l) = -softplus(-l) and log(1 - sigmoid(l)) = -softplus(l): exact for |l| large.
-        return -x * ops.softplus(-logits) - (1.0 - x) * ops.softplus(logits)
+        return self.guard_support(-x * ops.softplus(-logits) - (1.0 - x) * ops.softplus(logits), x)
 
     def sample(self, params, seed, temperature=1.0):
         check_temperature(temperature)

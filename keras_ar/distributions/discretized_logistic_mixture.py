@@ -110,7 +110,7 @@ class DiscretizedLogisticMixture(DistributionHead):
         log_weights = ops.log_softmax(logits, axis=-1)
         if not self.coupled:
             bins = self._log_bin_prob(ops.expand_dims(ops.expand_dims(x, -1), -1), means, log_scales)
-            return ops.logsumexp(log_weights + bins[..., 0, :], axis=-1)
+            return self.guard_support(ops.logsumexp(log_weights + bins[..., 0, :], axis=-1), x)
         means = self._coupled_means(means, coeffs, self._rescale(x))
         bins = self._log_bin_prob(ops.expand_dims(x, -1), means, log_scales)  # [..., 3, K]
         # log p(x_c | x_<c) = LSE_k(log p(k | x_<c) + l_c,k): the component posteriors given the
@@ -118,7 +118,7 @@ class DiscretizedLogisticMixture(DistributionHead):
         l_r, l_g = bins[..., 0, :], bins[..., 1, :]
         before = ops.stack([ops.zeros_like(l_r), l_r, l_r + l_g], axis=-2)
         posterior = ops.log_softmax(ops.expand_dims(log_weights, -2) + before, axis=-1)
-        return ops.logsumexp(posterior + bins, axis=-1)
+        return self.guard_support(ops.logsumexp(posterior + bins, axis=-1), x)
 
     def sample(self, params, seed, temperature=1.0):
         check_temperature(temperature)

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+from keras import ops
 
 
 class DistributionHead:
@@ -47,9 +48,22 @@ class DistributionHead:
         """
         raise NotImplementedError
 
+    def guard_support(self, log_prob, x):
+        """NaN wherever `x` is not a level 0..num_levels-1 (discrete heads), `log_prob` elsewhere.
+
+        Eager inputs are checked at the door with a `ValueError`; inside compiled training
+        steps (batches after the first of a dataset) a value outside the support must not
+        score a silently wrong, finite log-probability: it makes the loss NaN instead.
+        """
+        if self.num_levels is None:
+            return log_prob
+        x = ops.cast(x, log_prob.dtype)
+        bad = ops.logical_or(ops.logical_or(x < 0.0, x > self.num_levels - 1.0), ops.not_equal(x, ops.round(x)))
+        return ops.where(bad, float("nan"), log_prob)
+
     def scale_inputs(self, x):
         """Float network input from data: discrete levels -> [0, 1], real values unchanged."""
-        x = keras.ops.cast(x, "float32")
+        x = ops.cast(x, "float32")
         if self.num_levels is None:
             return x
         return x / float(self.num_levels - 1)

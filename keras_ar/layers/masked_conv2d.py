@@ -50,6 +50,8 @@ class MaskedConv2D(keras.layers.Conv2D):
                 f"MaskedConv2D supports strides=1 and dilation_rate=1 only. "
                 f"Received: strides={self.strides}, dilation_rate={self.dilation_rate}"
             )
+        if self.groups != 1:
+            raise ValueError(f"MaskedConv2D supports groups=1 only. Received: groups={self.groups}")
         self.mask_type = mask_type
         self.color_channels = color_channels
 
@@ -61,7 +63,7 @@ class MaskedConv2D(keras.layers.Conv2D):
         self.mask = pixelcnn_mask(self.kernel_size, in_channels, self.filters, self.mask_type, self.color_channels)
 
     def convolution_op(self, inputs, kernel):
-        return super().convolution_op(inputs, kernel * ops.convert_to_tensor(self.mask))
+        return super().convolution_op(inputs, kernel * ops.cast(self.mask, kernel.dtype))
 
     def get_config(self):
         config = super().get_config()

@@ -112,7 +112,7 @@ class MaskedDense(keras.layers.Layer):
         )
 
     def mask(self, mask_index=0):
-        masks = ops.convert_to_tensor(self.masks)
+        masks = ops.cast(self.masks, self.kernel.dtype)
         if self.num_masks == 1:
             return masks[0]
         return ops.take(masks, mask_index, axis=0)

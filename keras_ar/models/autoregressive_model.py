@@ -1,6 +1,7 @@
 """The base of every keras_ar model: loss, metrics, log-likelihoods, samplers, TFP views."""
 
 import math
+import numbers
 import weakref
 
 import keras
@@ -77,8 +78,18 @@ class AutoregressiveModel(keras.Model):
                 "Pass at most one of `num_classes` and `condition_shape`. "
                 f"Received: num_classes={num_classes}, condition_shape={condition_shape}"
             )
-        if num_classes is not None and (isinstance(num_classes, bool) or int(num_classes) < 1):
-            raise ValueError(f"`num_classes` must be a positive int. Received: num_classes={num_classes}")
+        if num_classes is not None and (
+            isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1
+        ):
+            raise ValueError(f"`num_classes` must be a positive int. Received: num_classes={num_classes!r}")
+        if condition_shape is not None and (
+            not isinstance(condition_shape, (tuple, list))
+            or not condition_shape
+            or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in condition_shape)
+        ):
+            raise ValueError(
+                f"`condition_shape` must be a non-empty tuple of positive ints. Received: condition_shape={condition_shape!r}"
+            )
         if isinstance(distribution, dict):
             distribution = keras.saving.deserialize_keras_object(distribution)
         color_channels = event_shape[-1] if len(event_shape) == 3 else 1
@@ -133,15 +144,14 @@ class AutoregressiveModel(keras.Model):
         x, condition = self._unpack(inputs, condition)
         return self.forward(ops.cast(x, "float32"), self._condition_vector(condition), training=training)
 
-    def compile(self, optimizer="adam", loss=None, **kwargs):
-        """Like `keras.Model.compile`; Adam(1e-3) by default. The loss is always the NLL."""
-        if loss is not None:
-            raise ValueError(
-                f"{type(self).__name__} trains on its own negative log-likelihood; do not pass `loss`. "
-                f"Received: loss={loss!r}"
-            )
-        if isinstance(optimizer, str) and optimizer == "adam":
-            optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+    def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
+        """Like `keras.Model.compile`; Adam by default. The loss is always the NLL (and bits/dim)."""
+        for name, value in (("loss", loss), ("metrics", metrics)):
+            if value is not None:
+                raise ValueError(
+                    f"{type(self).__name__} trains on its own negative log-likelihood and reports "
+                    f"bits_per_dim; do not pass `{name}`. Received: {name}={value!r}"
+                )
         super().compile(optimizer=optimizer, **kwargs)
 
     def get_compile_config(self):
@@ -179,11 +189,8 @@ class AutoregressiveModel(keras.Model):
             kwargs.setdefault("shuffle", False)  # a dataset shuffles itself; Keras would only warn
         x, y = self._prepare_data(x, y, "x")
         if validation_data is not None:
-            if isinstance(validation_data, tuple) and len(validation_data) == 2 and not _is_dataset(validation_data[0]):
-                validation_data = self._prepare_data(validation_data[0], validation_data[1], "validation_data")[0]
-                validation_data = (validation_data,)
-            else:
-                validation_data = self._prepare_data(validation_data, None, "validation_data")[0]
+            data = self._prepare_data(validation_data, None, "validation_data")[0]
+            validation_data = data if _is_dataset(data) else (data,)  # a 1-tuple: Keras sees no `y`
         return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
@@ -192,6 +199,11 @@ class AutoregressiveModel(keras.Model):
             self.compile()
         x, y = self._prepare_data(x, y, "x")
         return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        """`keras.Model.predict`: the head parameters of every example (teacher-forced)."""
+        x, _ = self._prepare_data(x, None, "x")
+        return super().predict(x, *args, **kwargs)
 
     def get_config(self):
         config = super().get_config()
@@ -275,16 +287,17 @@ class AutoregressiveModel(keras.Model):
         if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
             raise ValueError(f"`num_samples` must be a positive int. Received: num_samples={num_samples!r}")
         n = int(num_samples)
-        if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not temperature > 0:
+        if not isinstance(temperature, numbers.Real) or isinstance(temperature, bool) or not temperature > 0:
             raise ValueError(f"`temperature` must be a float > 0. Received: temperature={temperature!r}")
         seed = resolve_seed(seed)
         cond_vec = self._sample_condition(condition, n)
         known_values, mask = self._sample_known(known, known_mask, n)
         method = "_sample_cached" if use_cache and self._has_cached_sampler() else "_sample_naive"
         fns = _COMPILED.setdefault(self, {})
-        if method not in fns:
-            fns[method] = compile_function(getattr(self, method))
+        if method not in fns:  # the unbound function: the cache must not keep the model alive
+            fns[method] = compile_function(getattr(type(self), method))
         out = fns[method](
+            self,
             cond_vec,
             known_values,
             mask,
@@ -349,8 +362,7 @@ class AutoregressiveModel(keras.Model):
 
     def _condition_vector(self, condition):
         if condition is None or not self.condition_size:
-            if self.condition_size and condition is None:
-                check_condition(None, self.num_classes, self.condition_shape)
+            check_condition(condition, self.num_classes, self.condition_shape)  # raises if one is missing/extra
             return None
         if self.num_classes is not None:
             return ops.one_hot(ops.cast(ops.reshape(condition, (-1,)), "int32"), self.num_classes)
@@ -403,6 +415,13 @@ class AutoregressiveModel(keras.Model):
                 f"`known` and `known_mask` must have shape {shape} or {self.event_shape}. "
                 f"Received: known.shape={known.shape}, known_mask.shape={mask.shape}"
             ) from None
+        if self.head.event_size > 1:
+            pixels = mask.reshape(mask.shape[:-1] + (-1, self.head.event_size))
+            if np.any(pixels.any(-1) != pixels.all(-1)):
+                raise ValueError(
+                    f"{type(self.head).__name__} draws the {self.head.event_size} channels of a pixel together: "
+                    "`known_mask` must keep or drop whole pixels. Received a mask that keeps part of a pixel."
+                )
         if mask.any():
             self.head.check_values(known[mask], name="known")
         values = np.where(mask, known, 0).astype("float32")

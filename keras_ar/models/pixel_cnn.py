@@ -41,11 +41,11 @@ class PixelCNN(AutoregressiveModel):
         output_hidden_units: int or None. Width of a 1x1 mask-B ReLU layer before the
             output layer; None (default) for none.
         dropout: float in [0, 1). Dropout in each residual branch while training.
-        position_bias: bool. Add a learned bias per position (and channel) to the outputs of
-            the input and the output convolutions. Convolutions share weights across the
-            image; on small images whose statistics depend on the position (centred digits)
-            this gives the conditionals the location they lack. It does not depend on the
-            data, so causality is unchanged. Defaults to False.
+        position_bias: bool. Add a learned bias per position and channel to the output of
+            every convolution. Convolutions share their weights across the image; on small
+            images whose statistics depend on the position (centred digits) this gives the
+            conditionals the location they otherwise lack. It does not depend on the data,
+            so causality is unchanged. Defaults to False.
         **kwargs: `num_classes`, `condition_shape`, `name`, as in `AutoregressiveModel`.
 
     Example:
@@ -129,15 +129,7 @@ class PixelCNN(AutoregressiveModel):
 
         if not isinstance(position_bias, bool):
             raise ValueError(f"`position_bias` must be a bool. Received: position_bias={position_bias!r}")
-        self.input_position_bias = self.output_position_bias = None
-        if position_bias:
-            hw = self.event_shape[:2]
-            self.input_position_bias = self.add_weight(
-                name="input_position_bias", shape=hw + (filters,), initializer="zeros"
-            )
-            self.output_position_bias = self.add_weight(
-                name="output_position_bias", shape=hw + (out_channels,), initializer="zeros"
-            )
+        self.total_bias_width = start
 
         # === Config ===
         self.filters = filters
@@ -149,6 +141,13 @@ class PixelCNN(AutoregressiveModel):
         self.position_bias = position_bias
         self.color_channels = color
         self.build()
+
+    def build(self, input_shape=None):
+        if self.position_bias and not hasattr(self, "position_biases"):
+            self.position_biases = self.add_weight(
+                name="position_biases", shape=self.event_shape[:2] + (self.total_bias_width,), initializer="zeros"
+            )
+        super().build(input_shape)
 
     def forward(self, x, condition=None, training=False):
         h = self.head.scale_inputs(x)
@@ -162,8 +161,6 @@ class PixelCNN(AutoregressiveModel):
             return y if b is None else y + b
 
         h = masked(self.input_conv, h)
-        if self.input_position_bias is not None:
-            h = h + self.input_position_bias
         for conv_in, conv_mid, conv_out in zip(self.block_in, self.block_mid, self.block_out):
             r = ops.relu(masked(conv_in, ops.relu(h)))
             r = ops.relu(masked(conv_mid, r))
@@ -174,17 +171,20 @@ class PixelCNN(AutoregressiveModel):
         if self.hidden_conv is not None:
             h = ops.relu(masked(self.hidden_conv, h))
         params = masked(self.output_conv, h)
-        if self.output_position_bias is not None:
-            params = params + self.output_position_bias
         # [b, H, W, C * P], C contiguous groups of P -> [b, *group_shape, P]
         return ops.reshape(params, (-1,) + self.group_shape + (self.head.num_params,))
 
     def _condition_biases(self, condition):
-        if self.condition_projection is None or condition is None:
+        """The bias added to each convolution's output: projected condition and/or position biases."""
+        total = None
+        if self.condition_projection is not None and condition is not None:
+            proj = self.condition_projection(condition)
+            total = ops.reshape(proj, (-1, 1, 1, self.total_bias_width))
+        if self.position_bias:
+            total = self.position_biases if total is None else total + self.position_biases
+        if total is None:
             return [None] * len(self.bias_slices)
-        proj = self.condition_projection(condition)
-        proj = ops.reshape(proj, (-1, 1, 1, ops.shape(proj)[-1]))
-        return [proj[..., a:b] for a, b in self.bias_slices]
+        return [total[..., a:b] for a, b in self.bias_slices]
 
     def get_config(self):
         config = super().get_config()

@@ -109,3 +109,13 @@ def test_bad_arguments():
         MaskedConv2D(4, 3, padding="valid")
     with pytest.raises(ValueError, match="multiple of 3"):
         MaskedConv2D(3, 3, color_channels=3).build((None, 4, 4, 2))
+
+
+def test_mixed_precision_and_groups():
+    from keras_ar.layers import MaskedConv2D
+
+    layer = MaskedConv2D(6, 3, mask_type="A", color_channels=3, dtype="mixed_float16")
+    y = layer(np.ones((1, 4, 4, 3), "float16"))
+    assert keras.backend.standardize_dtype(y.dtype) == "float16"
+    with pytest.raises(ValueError, match="groups"):
+        MaskedConv2D(6, 3, groups=3)

@@ -72,3 +72,9 @@ def test_bad_arguments():
         MaskedDense(2, input_degrees=[1, 2], output_degrees=[1, 2])(np.ones((1, 3), "float32"))
     with pytest.raises(ValueError, match="permutation"):
         degrees.resolve_ordering([0, 2], 2)
+
+
+def test_mixed_precision():
+    layer = _layer(dtype="mixed_float16")
+    y = layer(np.ones((2, 4), "float16"))
+    assert keras.backend.standardize_dtype(y.dtype) == "float16"

@@ -120,3 +120,45 @@ def test_conditional_normalised_and_samples_follow_the_condition():
     for c in (0, 1):
         helpers.assert_normalized(model, condition=c)
         helpers.assert_sample_frequencies(model, condition=c, num_samples=20000)
+
+
+def test_validation_data_and_predict_keep_the_condition():
+    x, c = _data(), np.arange(48) % 3
+    model = FVSBN(input_shape=(4,), num_classes=3)
+    for val in ({"x": x, "condition": c}, [x, c], (x, c)):
+        history = model.fit((x, c), epochs=1, batch_size=16, verbose=0, validation_data=val)
+        assert np.isfinite(history.history["val_loss"][0])
+    params = model.predict((x, c), batch_size=16, verbose=0)
+    np.testing.assert_allclose(params, helpers.to_np(model(x, condition=c)), atol=1e-6)
+
+
+def test_out_of_support_values_after_the_first_batch_make_the_loss_nan():
+    import tensorflow as tf
+
+    x = np.concatenate([_data(16), np.full((16, 4), 3)])  # the second batch is out of support
+    model = FVSBN(input_shape=(4,))
+    history = model.fit(tf.data.Dataset.from_tensor_slices(x).batch(16), epochs=1, verbose=0)
+    assert np.isnan(history.history["loss"][0])
+
+
+def test_condition_and_compile_arguments_are_checked():
+    with pytest.raises(ValueError, match="takes no `condition`"):
+        FVSBN(input_shape=(4,))(np.zeros((2, 4), "float32"), condition=np.zeros(2))
+    with pytest.raises(ValueError, match="condition_shape"):
+        FVSBN(input_shape=(4,), condition_shape=(0,))
+    with pytest.raises(ValueError, match="num_classes"):
+        FVSBN(input_shape=(4,), num_classes=1.5)
+    with pytest.raises(ValueError, match="metrics"):
+        FVSBN(input_shape=(4,)).compile(metrics=["accuracy"])
+
+
+def test_numpy_scalars_accepted_and_sampler_cache_does_not_keep_models_alive():
+    import gc
+    import weakref
+
+    model = FVSBN(input_shape=(4,))
+    model.sample(np.int64(2), seed=np.int64(1), temperature=np.float32(0.5))
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None

@@ -83,10 +83,12 @@ def test_coupled_pixels_mixture_normalized_and_completion():
     helpers.assert_causal(model)
     helpers.assert_normalized(model)
     known = np.array([[[1, 0, 1], [0, 0, 0]]])
-    mask = np.array([[[True, True, True], [False, True, False]]])
+    mask = np.array([[[True, True, True], [False, False, False]]])
     s = to_np(model.sample(6, known=known, known_mask=mask, seed=4))
     assert s.shape == (6, 1, 2, 3) and s.min() >= 0 and s.max() <= 1
-    np.testing.assert_array_equal(s[:, mask], np.broadcast_to(known[mask], (6, 4)))
+    np.testing.assert_array_equal(s[:, mask], np.broadcast_to(known[mask], (6, 3)))
+    with pytest.raises(ValueError, match="whole pixels"):  # the coupled head draws a pixel at once
+        model.sample(2, known=known, known_mask=np.array([[[True, False, False], [False] * 3]]), seed=0)
 
 
 def test_training_uses_a_random_mask_per_call():
