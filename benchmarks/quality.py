@@ -65,11 +65,11 @@ def run(protocol, model_name, model_kwargs, train_kwargs, max_epochs, patience, 
     if data.num_levels is not None and kwargs.get("distribution", "bernoulli") != "bernoulli":
         kwargs.setdefault("num_levels", data.num_levels)
     model = getattr(keras_ar.models, model_name)(**kwargs)
-    model.compile(
-        optimizer=keras.optimizers.AdamW(
-            learning_rate=train_kwargs.get("lr", 1e-3), weight_decay=train_kwargs.get("weight_decay", 0.0)
-        )
+    optimizer = keras.optimizers.AdamW(
+        learning_rate=train_kwargs.get("lr", 1e-3), weight_decay=train_kwargs.get("weight_decay", 0.0)
     )
+    optimizer.exclude_from_weight_decay(var_names=["bias"])  # decay weights, not biases
+    model.compile(optimizer=optimizer)
     bs = train_kwargs.get("batch_size", 64)
     if data.num_levels is not None:
         train = digits_dataset(data, "train", batch_size=bs, seed=seed)

@@ -41,7 +41,10 @@ class MADE(AutoregressiveModel):
     per sample, then ancestral sampling in that mask's order) all use it; the training loss
     is the NLL under each batch's mask, the paper's objective. `call`,
     `conditional_log_probs` and `group_ordering()` are those of mask 0, the model's
-    `ordering`.
+    `ordering`. Completion (`sample(known=..., known_mask=...)`) with several masks keeps the
+    known values in every mask's order but draws the mask uniformly, not from its posterior
+    given the known values: it is an approximation of the mixture's conditional (exact for
+    `num_masks=1` when the known values precede the rest in the order).
 
     For a head that couples the channels of a pixel (`event_size` 3) degrees are given to
     pixels, and `ordering` is a permutation of the pixels.

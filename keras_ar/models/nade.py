@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_ar.distributions import Categorical
 from keras_ar.layers import degrees
+from keras_ar.layers.masked_dense import MaskedDense
 from keras_ar.models.autoregressive_model import AutoregressiveModel
 from keras_ar.utils.random import step_seed
 
@@ -43,6 +44,11 @@ class NADE(AutoregressiveModel):
         seed: int. Seed of a random ordering and of the order-agnostic training draws.
         order_agnostic: bool. Train over random orders with mask inputs (DeepNADE).
         activation: str or callable. The hidden activation. Defaults to `"sigmoid"`.
+        direct_connection: bool. Add a linear term from the earlier dimensions to each
+            conditional's parameters (`params_i += sum_{j < i} A_ij x_j`, an FVSBN beside the
+            hidden layer, zero at init). It lets the conditionals follow linear dependencies
+            (e.g. strongly correlated real features) without spending hidden units on them.
+            Defaults to False.
         **kwargs: `num_levels`, `num_components`, `num_classes`, `condition_shape`, `name`,
             as in `AutoregressiveModel`.
 
@@ -72,6 +78,7 @@ class NADE(AutoregressiveModel):
         seed=0,
         order_agnostic=False,
         activation="sigmoid",
+        direct_connection=False,
         **kwargs,
     ):
         super().__init__(input_shape, distribution=distribution, **kwargs)
@@ -87,11 +94,33 @@ class NADE(AutoregressiveModel):
         self.activation_fn = keras.activations.get(activation)
         self.num_features = self.head.num_levels if isinstance(self.head, Categorical) else 1
         self.seed_generator = keras.random.SeedGenerator(seed) if order_agnostic else None
+        if not isinstance(direct_connection, bool):
+            raise ValueError(f"`direct_connection` must be a bool. Received: direct_connection={direct_connection!r}")
+        if direct_connection and order_agnostic:
+            raise ValueError(
+                "`direct_connection` follows the fixed `ordering` and cannot be combined with "
+                "`order_agnostic=True`. Received: direct_connection=True, order_agnostic=True"
+            )
+        in_deg = degrees.input_degrees(self.order)
+        self.direct = (
+            MaskedDense(
+                self.num_dims * self.head.num_params,
+                input_degrees=np.repeat(in_deg, self.num_features),
+                output_degrees=degrees.output_degrees(in_deg, self.head.num_params),
+                strict=True,
+                use_bias=False,
+                kernel_initializer="zeros",
+                name="direct",
+            )
+            if direct_connection
+            else None
+        )
         # === Config ===
         self.hidden_units = int(hidden_units)
         self.ordering_arg = ordering if isinstance(ordering, str) else [int(i) for i in np.asarray(ordering)]
         self.seed = seed
         self.order_agnostic = order_agnostic
+        self.direct_connection = direct_connection
         self.build()
 
     def build(self, input_shape=None):
@@ -156,7 +185,19 @@ class NADE(AutoregressiveModel):
         a = before + ops.expand_dims(self._hidden_bias(condition), 1)
         params = self._outputs(self._hidden(a, order), order)
         params = ops.take(params, ops.convert_to_tensor(self.inverse_order.astype("int32")), axis=1)
+        if self.direct is not None:
+            params = params + self._direct(x)
         return ops.reshape(params, (-1,) + self.event_shape + (self.head.num_params,))
+
+    def _direct(self, x, dims=None):
+        """The direct linear term `[b, D, P]` (or `[b, k, P]` for the dimensions `dims`)."""
+        f = ops.reshape(self._features(ops.reshape(x, (-1, self.num_dims))), (-1, self.num_dims * self.num_features))
+        if dims is None:
+            return ops.reshape(self.direct(f), (-1, self.num_dims, self.head.num_params))
+        kernel = ops.reshape(
+            self.direct.kernel * self.direct.mask(), (self.num_dims * self.num_features, self.num_dims, -1)
+        )
+        return ops.einsum("bi,ikp->bkp", f, ops.take(kernel, dims, axis=1))
 
     def group_ordering(self):
         return self.order
@@ -201,6 +242,8 @@ class NADE(AutoregressiveModel):
             dim = ops.reshape(ops.take(order, i), (1,))
             a = ops.expand_dims(total + bias, 1)
             params = self._outputs(self._hidden(a, dim), dim)[:, 0]
+            if self.direct is not None:
+                params = params + self._direct(x, dim)[:, 0]
             value = self.head.sample(params, step_seed(seed, i), temperature)
             x = self._write_group(x, dim[0], value, known, keep)
             f = self._features(ops.take(x[:, :, 0], dim, axis=1))  # the value kept, known or drawn
@@ -220,6 +263,7 @@ class NADE(AutoregressiveModel):
                 "seed": self.seed,
                 "order_agnostic": self.order_agnostic,
                 "activation": keras.activations.serialize(self.activation_fn),
+                "direct_connection": self.direct_connection,
             }
         )
         return config

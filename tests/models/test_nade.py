@@ -124,3 +124,16 @@ def test_bad_inputs():
         NADE(input_shape=(2, 2, 3), distribution="logistic_mixture", num_levels=4)
     with pytest.raises(ValueError):
         NADE(input_shape=(3,), activation="no_such_activation")
+
+
+def test_direct_connection_is_causal_normalised_and_cached_sampling_matches():
+    model = NADE(input_shape=(2, 3), hidden_units=8, ordering="random", seed=2, direct_connection=True,
+                 distribution="categorical", num_levels=2, num_classes=2)
+    helpers.randomize_weights(model)
+    helpers.assert_causal(model)
+    for c in (0, 1):
+        helpers.assert_normalized(model, condition=c)
+    helpers.assert_cached_equals_naive(model, condition=1)
+    helpers.assert_config_round_trip(model)
+    with pytest.raises(ValueError, match="order_agnostic"):
+        NADE(input_shape=(3,), direct_connection=True, order_agnostic=True)

@@ -75,3 +75,14 @@ def test_bad_inputs():
         RNADE(input_shape=(2,), num_components=0)
     with pytest.raises(ValueError, match="rescale_activations"):
         RNADE(input_shape=(2,), rescale_activations=1)
+
+
+def test_direct_connection_keeps_the_density_normalised_and_causal():
+    model = RNADE(input_shape=(2,), num_components=2, hidden_units=4, direct_connection=True)
+    helpers.randomize_weights(model, scale=0.3)
+    helpers.assert_causal(model)
+    grid = np.linspace(-25, 25, 1601, dtype="float32")
+    xx = np.stack(np.meshgrid(grid, grid, indexing="ij"), -1).reshape(-1, 2)
+    density = np.exp(helpers.to_np(model.log_prob(xx))).reshape(1601, 1601)
+    assert abs(np.trapezoid(np.trapezoid(density, grid, axis=1), grid) - 1.0) < 1e-3
+    helpers.assert_cached_equals_naive(model)
