@@ -36,16 +36,19 @@ README = os.path.join(os.path.dirname(HERE), "README.md")
 # and, for discrete protocols, num_levels from the protocol.
 RUNS = [
     ("digits-binary", "FVSBN", dict(), dict(lr=3e-3, weight_decay=1e-2, batch_size=64)),
-    ("digits-binary", "NADE", dict(hidden_units=500), dict(lr=1e-3, weight_decay=1e-3, batch_size=32)),
-    ("digits-binary", "MADE", dict(hidden_units=(500,), num_masks=8, order_agnostic=True),
+    ("digits-binary", "NADE", dict(hidden_units=500), dict(lr=1e-3, batch_size=32)),
+    ("digits-binary", "MADE", dict(hidden_units=(1000,), num_masks=32, order_agnostic=True),
      dict(lr=1e-3, weight_decay=1e-3, batch_size=32)),
-    ("digits-binary", "PixelCNN", dict(filters=48, num_residual_blocks=3, dropout=0.2),
-     dict(lr=2e-3, batch_size=32)),
+    ("digits-binary", "PixelCNN", dict(filters=96, num_residual_blocks=4, first_kernel_size=15, dropout=0.7,
+                                       position_bias=True),
+     dict(lr=2e-3, weight_decay=0.1, decay_biases=True, batch_size=32)),
     ("digits-17", "FVSBN", dict(distribution="categorical"), dict(lr=3e-3, weight_decay=1e-2, batch_size=64)),
-    ("digits-17", "PixelCNN", dict(distribution="logistic_mixture", num_components=5, filters=48,
-                                   num_residual_blocks=3, dropout=0.2), dict(lr=2e-3, batch_size=32)),
-    ("digits-dequantized", "RNADE", dict(num_components=10, hidden_units=100), dict(lr=1e-3, batch_size=64)),
-    ("breast-cancer", "RNADE", dict(num_components=5, hidden_units=50), dict(lr=1e-3, batch_size=32)),
+    ("digits-17", "PixelCNN", dict(distribution="logistic_mixture", num_components=5, filters=64,
+                                   num_residual_blocks=3, first_kernel_size=15, dropout=0.5, position_bias=True),
+     dict(lr=2e-3, weight_decay=0.1, decay_biases=True, batch_size=32)),
+    ("digits-dequantized", "RNADE", dict(num_components=10, hidden_units=100), dict(lr=1e-3, batch_size=32)),
+    ("breast-cancer", "RNADE", dict(num_components=3, hidden_units=20, direct_connection=True),
+     dict(lr=1e-3, weight_decay=1e-2, batch_size=32)),
 ]
 
 
@@ -68,7 +71,8 @@ def run(protocol, model_name, model_kwargs, train_kwargs, max_epochs, patience, 
     optimizer = keras.optimizers.AdamW(
         learning_rate=train_kwargs.get("lr", 1e-3), weight_decay=train_kwargs.get("weight_decay", 0.0)
     )
-    optimizer.exclude_from_weight_decay(var_names=["bias"])  # decay weights, not biases
+    if not train_kwargs.get("decay_biases", False):
+        optimizer.exclude_from_weight_decay(var_names=["bias"])  # decay weights, not biases
     model.compile(optimizer=optimizer)
     bs = train_kwargs.get("batch_size", 64)
     if data.num_levels is not None:
@@ -77,6 +81,7 @@ def run(protocol, model_name, model_kwargs, train_kwargs, max_epochs, patience, 
     else:
         train = make_dataset(data.train, batch_size=bs, shuffle=True, seed=seed)
         val = make_dataset(data.validation, batch_size=256)
+    patience = train_kwargs.get("patience", patience)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
     t0 = time.perf_counter()
     history = model.fit(train, validation_data=val, epochs=max_epochs, callbacks=[stop], verbose=0)
@@ -144,8 +149,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", nargs="*", help="model class names")
     p.add_argument("--protocol", nargs="*", help="protocol names")
-    p.add_argument("--max-epochs", type=int, default=300)
-    p.add_argument("--patience", type=int, default=20)
+    p.add_argument("--max-epochs", type=int, default=500)
+    p.add_argument("--patience", type=int, default=15)
     args = p.parse_args()
     smoke = args.max_epochs < 20
     existing = json.load(open(RESULTS)) if os.path.exists(RESULTS) else []

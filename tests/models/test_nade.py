@@ -137,3 +137,16 @@ def test_direct_connection_is_causal_normalised_and_cached_sampling_matches():
     helpers.assert_config_round_trip(model)
     with pytest.raises(ValueError, match="order_agnostic"):
         NADE(input_shape=(3,), direct_connection=True, order_agnostic=True)
+
+
+def test_dropout_only_while_training():
+    model = NADE(input_shape=(4,), hidden_units=16, dropout=0.5)
+    helpers.randomize_weights(model)
+    x = np.array([[0, 1, 1, 0]], "float32")
+    a, b = helpers.to_np(model(x)), helpers.to_np(model(x))
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(helpers.to_np(model(x, training=True)), a)
+    helpers.assert_normalized(model)
+    helpers.assert_config_round_trip(model)
+    with pytest.raises(ValueError, match="dropout"):
+        NADE(input_shape=(4,), dropout=1.0)
