@@ -36,7 +36,7 @@ README = os.path.join(os.path.dirname(HERE), "README.md")
 # and, for discrete protocols, num_levels from the protocol.
 RUNS = [
     ("digits-binary", "FVSBN", dict(), dict(lr=3e-3, weight_decay=1e-2, batch_size=64)),
-    ("digits-binary", "NADE", dict(hidden_units=500), dict(lr=1e-3, batch_size=32)),
+    ("digits-binary", "NADE", dict(hidden_units=500, activation="relu", dropout=0.5), dict(lr=2e-3, batch_size=32)),
     ("digits-binary", "MADE", dict(hidden_units=(1000,), num_masks=32, order_agnostic=True),
      dict(lr=1e-3, weight_decay=1e-3, batch_size=32)),
     ("digits-binary", "PixelCNN", dict(filters=96, num_residual_blocks=4, first_kernel_size=15, dropout=0.7,

@@ -1,5 +1,6 @@
 """Shared checks: every model and layer test is a few calls to these."""
 
+import functools
 import itertools
 import math
 
@@ -149,3 +150,25 @@ def assert_fits(model, x, condition=None, epochs=2):
     res = model.evaluate(data, verbose=0, return_dict=True)
     np.testing.assert_allclose(res["bits_per_dim"], res["loss"] / (model.num_dims * math.log(2)), rtol=1e-4)
     return history
+
+
+def run_compiled(fn, *arrays, **static):
+    """`fn(*arrays, **static)` as NumPy. On JAX under `jax.jit` (one compilation, not one per op): an int
+    seed s is passed as the key [s, 0] that keras.random makes of it, so new seeds reuse the compilation
+    and the head is exercised with a traced `TensorSeed`, the way the models' sampling loops call it."""
+    if keras.backend.backend() != "jax":
+        return keras.ops.convert_to_numpy(fn(*arrays, **static))
+    seed = static.pop("seed", None)
+    key = () if seed is None else (np.array([seed, 0], "uint32"),)
+    return keras.ops.convert_to_numpy(_jit(fn, tuple(static.items()), bool(key))(*key, *arrays))
+
+
+@functools.cache
+def _jit(fn, static, seeded):
+    import jax
+
+    from keras_ar.utils.random import TensorSeed
+
+    if seeded:
+        return jax.jit(lambda key, *arrays: fn(*arrays, seed=TensorSeed(key), **dict(static)))
+    return jax.jit(lambda *arrays: fn(*arrays, **dict(static)))

@@ -151,8 +151,10 @@ class Histogram(AutoregressiveModel):
     def sample_inverse_cdf(self, num_samples, condition=None, seed=None):
         """Draw whole configurations from the joint table in one step, by inverse CDF.
 
-        Exact, like `sample`, but it draws differently: the same seed gives other samples
-        than `sample`. Returns int32 `[num_samples, *input_shape]`.
+        It draws differently from `sample`: the same seed gives other samples. The CDF is a
+        float32 cumulative sum, so on tables near 2^20 entries the probability of a very rare
+        configuration (~1e-6) is resolved only to a few percent; `sample` has no such limit.
+        Returns int32 `[num_samples, *input_shape]`.
         """
         if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
             raise ValueError(f"`num_samples` must be a positive int. Received: num_samples={num_samples!r}")

@@ -1,32 +1,15 @@
 """Categorical head: log-softmax log-probabilities, TFP equality, normalisation, sampling."""
 
-import functools
 
 import keras
 import numpy as np
 import pytest
 
 from keras_ar.distributions.categorical import Categorical
-from keras_ar.utils.random import TensorSeed
+from tests import helpers
 
 
-def _run(fn, *arrays, **static):
-    """`fn(*arrays, **static)` as NumPy. On JAX under `jax.jit` (one compilation, not one per op), an int
-    seed s passed as the key [s, 0] that keras.random makes of it, so that new seeds reuse the compilation."""
-    if keras.backend.backend() != "jax":
-        return keras.ops.convert_to_numpy(fn(*arrays, **static))
-    seed = static.pop("seed", None)
-    key = () if seed is None else (np.array([seed, 0], "uint32"),)
-    return keras.ops.convert_to_numpy(_jit(fn, tuple(static.items()), bool(key))(*key, *arrays))
-
-
-@functools.cache
-def _jit(fn, static, seeded):
-    import jax
-
-    if seeded:
-        return jax.jit(lambda key, *arrays: fn(*arrays, seed=TensorSeed(key), **dict(static)))
-    return jax.jit(lambda *arrays: fn(*arrays, **dict(static)))
+_run = helpers.run_compiled
 
 
 def _np(x):  # for `to_tfp`, which returns a TensorFlow-substrate distribution: run eagerly

@@ -1,6 +1,5 @@
 """DiscretizedLogisticMixture: stable log-probabilities, TFP equality, normalisation, sampling."""
 
-import functools
 import itertools
 
 import keras
@@ -9,28 +8,12 @@ import pytest
 from scipy.special import log_expit, log_softmax, logsumexp
 
 from keras_ar.distributions.discretized_logistic_mixture import DiscretizedLogisticMixture
-from keras_ar.utils.random import TensorSeed
+from tests import helpers
 
 K = 3
 
 
-def _run(fn, *arrays, **static):
-    """`fn(*arrays, **static)` as NumPy. On JAX under `jax.jit` (one compilation, not one per op), an int
-    seed s passed as the key [s, 0] that keras.random makes of it, so that new seeds reuse the compilation."""
-    if keras.backend.backend() != "jax":
-        return keras.ops.convert_to_numpy(fn(*arrays, **static))
-    seed = static.pop("seed", None)
-    key = () if seed is None else (np.array([seed, 0], "uint32"),)
-    return keras.ops.convert_to_numpy(_jit(fn, tuple(static.items()), bool(key))(*key, *arrays))
-
-
-@functools.cache
-def _jit(fn, static, seeded):
-    import jax
-
-    if seeded:
-        return jax.jit(lambda key, *arrays: fn(*arrays, seed=TensorSeed(key), **dict(static)))
-    return jax.jit(lambda *arrays: fn(*arrays, **dict(static)))
+_run = helpers.run_compiled
 
 
 def _params(rng, n, num_levels, coupled, raw_scale=(-12.0, 2.0), coeffs=None):
