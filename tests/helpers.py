@@ -41,6 +41,33 @@ def _changed(model, x, rng):
     return x + rng.normal(size=x.shape).astype(x.dtype) + 0.5
 
 
+def assert_normalized_for_every_condition(model, atol=1e-4):
+    """`assert_normalized` for each class of a class-conditional model, for one fixed vector of a
+    vector-conditional model, or once for an unconditional model."""
+    if model.num_classes:
+        for c in range(model.num_classes):
+            assert_normalized(model, condition=c, atol=atol)
+    elif model.condition_shape:
+        vector = np.random.default_rng(7).normal(size=model.condition_shape).astype("float32")
+        assert_normalized(model, condition=vector, atol=atol)
+    else:
+        assert_normalized(model, atol=atol)
+
+
+def assert_rejects_bad_inputs(model):
+    """An unconditional binary model of event shape (3,): values outside {0, 1}, a wrong shape and
+    an unexpected condition each raise a ValueError that says so."""
+    import pytest
+
+    assert model.event_shape == (3,) and model.head.num_levels == 2 and not model.condition_size
+    with pytest.raises(ValueError, match="0..1"):
+        model.log_prob(np.array([[0, 1, 2]]))
+    with pytest.raises(ValueError, match="shape"):
+        model.log_prob(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="condition"):
+        model.log_prob(np.zeros((2, 3)), condition=np.zeros(2))
+
+
 def _random_inputs(model, batch, rng):
     if model.head.is_discrete:
         return rng.integers(0, model.head.num_levels, size=(batch,) + model.event_shape).astype("int32")

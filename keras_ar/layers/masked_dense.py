@@ -132,6 +132,20 @@ class MaskedDense(keras.layers.Layer):
     def compute_output_shape(self, inputs_shape, condition_shape=None):
         return tuple(inputs_shape[:-1]) + (self.units,)
 
+    @classmethod
+    def direct_connection(cls, input_degrees, output_degrees, name="direct"):
+        """A strict, bias-free, zero-initialised layer: the linear input -> output term of MADE and NADE."""
+        units = np.asarray(output_degrees).shape[-1]
+        return cls(
+            units,
+            input_degrees=input_degrees,
+            output_degrees=output_degrees,
+            strict=True,
+            use_bias=False,
+            kernel_initializer="zeros",
+            name=name,
+        )
+
     def get_config(self):
         config = super().get_config()
         config.update(

@@ -127,19 +127,7 @@ class MADE(AutoregressiveModel):
             condition_size=self.condition_size,
             name="output",
         )
-        self.direct = (
-            MaskedDense(
-                out_deg.shape[1],
-                input_degrees=in_deg,
-                output_degrees=out_deg,
-                strict=True,
-                use_bias=False,
-                kernel_initializer="zeros",
-                name="direct",
-            )
-            if direct_connection
-            else None
-        )
+        self.direct = MaskedDense.direct_connection(in_deg, out_deg) if direct_connection else None
         self.mask_seed_generator = keras.random.SeedGenerator(int(seed), name="mask_seed_generator")
         # === Config ===
         self.hidden_units = units

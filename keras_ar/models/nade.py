@@ -109,14 +109,8 @@ class NADE(AutoregressiveModel):
             )
         in_deg = degrees.input_degrees(self.order)
         self.direct = (
-            MaskedDense(
-                self.num_dims * self.head.num_params,
-                input_degrees=np.repeat(in_deg, self.num_features),
-                output_degrees=degrees.output_degrees(in_deg, self.head.num_params),
-                strict=True,
-                use_bias=False,
-                kernel_initializer="zeros",
-                name="direct",
+            MaskedDense.direct_connection(
+                np.repeat(in_deg, self.num_features), degrees.output_degrees(in_deg, self.head.num_params)
             )
             if direct_connection
             else None

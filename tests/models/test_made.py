@@ -8,14 +8,6 @@ from tests import helpers
 to_np = helpers.to_np
 
 
-def _normalized(model):
-    if model.num_classes:
-        for c in range(model.num_classes):
-            helpers.assert_normalized(model, condition=c)
-    else:
-        helpers.assert_normalized(model)
-
-
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -28,7 +20,7 @@ def test_causal_and_normalized_with_random_weights(kwargs):
     model = MADE(**kwargs)
     helpers.randomize_weights(model)
     helpers.assert_causal(model)
-    _normalized(model)
+    helpers.assert_normalized_for_every_condition(model)
 
 
 @pytest.mark.parametrize(
@@ -42,7 +34,7 @@ def test_mask_average_is_normalized(kwargs):
     model = MADE(num_masks=3, seed=2, **kwargs)
     helpers.randomize_weights(model)
     helpers.assert_causal(model)  # mask 0: the model's `ordering`
-    _normalized(model)
+    helpers.assert_normalized_for_every_condition(model)
     assert (len({tuple(o) for o in model.orders}) > 1) == model.order_agnostic
     # every mask is an exactly normalised AR model, and log_prob is their uniform mixture
     xs = helpers.enumerate_space(model.event_shape, model.head.num_levels)
@@ -155,9 +147,4 @@ def test_bad_arguments_and_inputs():
     with pytest.raises(ValueError):
         MADE(input_shape=(3,), activation="no_such_activation")
     model = MADE(input_shape=(3,), hidden_units=(4,), num_masks=2)
-    with pytest.raises(ValueError, match="0..1"):
-        model.log_prob(np.array([[0, 1, 2]]))
-    with pytest.raises(ValueError, match="shape"):
-        model.log_prob(np.zeros((2, 4)))
-    with pytest.raises(ValueError, match="condition"):
-        model.log_prob(np.zeros((2, 3)), condition=np.zeros(2))
+    helpers.assert_rejects_bad_inputs(model)

@@ -24,13 +24,7 @@ def test_causal_and_normalized_with_random_weights(kwargs):
     model = NADE(hidden_units=H, **kwargs)
     helpers.randomize_weights(model)
     helpers.assert_causal(model)
-    if model.num_classes:
-        for c in range(model.num_classes):
-            helpers.assert_normalized(model, condition=c)
-    elif model.condition_shape:
-        helpers.assert_normalized(model, condition=np.array([0.3, -1.2], "float32"))
-    else:
-        helpers.assert_normalized(model)
+    helpers.assert_normalized_for_every_condition(model)
 
 
 def test_teacher_forced_pass_equals_one_network_per_dimension():
@@ -108,12 +102,7 @@ def test_fit_round_trip_and_tfp(tmp_path):
 
 def test_bad_inputs():
     model = NADE(input_shape=(3,), hidden_units=H)
-    with pytest.raises(ValueError, match="0..1"):
-        model.log_prob(np.array([[0, 1, 2]]))
-    with pytest.raises(ValueError, match="shape"):
-        model.log_prob(np.zeros((2, 4)))
-    with pytest.raises(ValueError, match="condition"):
-        model.log_prob(np.zeros((2, 3)), condition=np.zeros(2))
+    helpers.assert_rejects_bad_inputs(model)
     with pytest.raises(ValueError, match="ordering"):
         NADE(input_shape=(3,), ordering=[0, 0, 1])
     with pytest.raises(ValueError, match="hidden_units=0"):

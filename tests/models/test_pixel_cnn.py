@@ -33,14 +33,11 @@ def test_causal_and_normalized(kwargs):
     helpers.assert_causal(model, batch=1)  # before any training: the masks are applied in the forward pass
     helpers.randomize_weights(model)
     helpers.assert_causal(model, batch=1, seed=1)
+    helpers.assert_normalized_for_every_condition(model)
     if model.num_classes:
-        for c in range(model.num_classes):
-            helpers.assert_normalized(model, condition=c)
         x = np.zeros((1,) + model.event_shape, "int32")
         lps = [float(helpers.to_np(model.log_prob(x, condition=[c]))[0]) for c in range(model.num_classes)]
         assert np.ptp(lps) > 1e-4, "the class label does not change the distribution"
-    else:
-        helpers.assert_normalized(model)
     if model.head.event_size == 3:  # the coupled head's TFP view, teacher-forced on x
         helpers.assert_tfp_matches(model, helpers.enumerate_space(model.event_shape, 3)[::50])
 
