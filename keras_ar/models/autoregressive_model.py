@@ -2,7 +2,6 @@
 
 import math
 import numbers
-import weakref
 
 import keras
 import numpy as np
@@ -12,12 +11,11 @@ from keras_ar import distributions
 from keras_ar.utils.checks import check_condition
 from keras_ar.utils.checks import check_event
 from keras_ar.utils.checks import concrete
-from keras_ar.utils.compile import compile_function
+from keras_ar.utils.compile import clear_compiled
+from keras_ar.utils.compile import compiled_method
 from keras_ar.utils.random import resolve_seed
 from keras_ar.utils.random import step_seed
 from keras_ar.utils.tfp import tfp_distributions
-
-_COMPILED = weakref.WeakKeyDictionary()  # model -> {name: compiled sampler}; kept off Keras' tracking
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
@@ -25,7 +23,7 @@ class AutoregressiveModel(keras.Model):
     """An exact-likelihood model p(x) = prod_i p(x_i | x_<i) with ancestral sampling.
 
     Subclasses build their layers in `__init__`, call `self.build()` at its end, and
-    implement the teacher-forced pass `forward(x, condition, training)`: `x` holds the
+    implement the teacher-forced pass `compute_params(x, condition, training)`: `x` holds the
     data values as float32 `[batch, *input_shape]` (levels for discrete heads),
     `condition` is None or a float32 `[batch, condition_size]` vector (one-hot class labels
     or flattened condition vectors), and the result is the head parameters
@@ -33,8 +31,10 @@ class AutoregressiveModel(keras.Model):
     depend on dimensions before i in `ordering()`. Everything else is here: the loss (mean
     negative log-likelihood in nats per example), the `bits_per_dim` metric, a default
     `compile()`, `log_prob`, `conditional_log_probs`, the TFP view, input checks and the
-    generic ancestral sampler (one full pass per step inside `keras.ops.fori_loop`).
-    A subclass with a faster exact sampler overrides `_sample_cached`.
+    generation engine (`sample`: one compiled loop over the order that owns seeds,
+    temperature, completion and writes). A subclass with a faster exact sampler overrides
+    the cache contract `init_cache` / `step` / `fill_cache`; the default step is one full
+    teacher-forced pass, which is also what `sample(use_cache=False)` runs.
 
     Args:
         input_shape: tuple of ints. The event shape, e.g. `(64,)` or `(8, 8, 1)`.
@@ -118,8 +118,14 @@ class AutoregressiveModel(keras.Model):
         self.bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim")
 
     # ------------------------------------------------------------------ contract for subclasses
-    def forward(self, x, condition=None, training=False):
-        """Teacher-forced pass: data `[batch, *input_shape]` -> head parameters."""
+    def compute_params(self, x, condition=None, training=False):
+        """Teacher-forced pass: data `[batch, *input_shape]` -> head parameters.
+
+        (Not named `forward`: on the torch backend a Keras layer is a `torch.nn.Module`, whose
+        `forward` is how `__call__` reaches `call`.)
+        """
+        if getattr(type(self), "forward", None) is not getattr(keras.Model, "forward", None):  # TEMPORARY shim while PixelCNN is ported
+            return self.forward(x, condition, training)
         raise NotImplementedError
 
     def ordering(self):
@@ -137,12 +143,13 @@ class AutoregressiveModel(keras.Model):
         """Create every weight by running the teacher-forced pass once on zeros."""
         x = ops.zeros((1,) + self.event_shape)
         c = ops.zeros((1, self.condition_size)) if self.condition_size else None
-        self.forward(x, c, training=False)
+        self.compute_params(x, c, training=False)
         self.built = True
+        clear_compiled(self)
 
     def call(self, inputs, condition=None, training=False):
         x, condition = self._unpack(inputs, condition)
-        return self.forward(ops.cast(x, "float32"), self._condition_vector(condition), training=training)
+        return self.compute_params(ops.cast(x, "float32"), self._condition_vector(condition), training=training)
 
     def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
         """Like `keras.Model.compile`; Adam by default. The loss is always the NLL (and bits/dim)."""
@@ -153,6 +160,7 @@ class AutoregressiveModel(keras.Model):
                     f"bits_per_dim; do not pass `{name}`. Received: {name}={value!r}"
                 )
         super().compile(optimizer=optimizer, **kwargs)
+        clear_compiled(self)
 
     def get_compile_config(self):
         if not self.compiled:
@@ -273,13 +281,15 @@ class AutoregressiveModel(keras.Model):
             num_samples: int. How many samples.
             condition: class labels `[num_samples]` or vectors `[num_samples, *condition_shape]`
                 (one label or vector is repeated) for a conditional model.
-            seed: int or None. The same seed gives the same samples, cached or not.
+            seed: int or None. The same seed gives the same samples, cached or not; None draws
+                a fresh seed.
             temperature: float > 0. Divides logits (and multiplies scales) of every conditional.
             known: array `[num_samples, *input_shape]` (or `input_shape`, repeated) of values to
                 keep where `known_mask` is true: completion and inpainting. Every other dimension
                 is drawn from p(x_i | x_<i) given the values before it in the model's order.
             known_mask: bool array of the shape of `known`.
-            use_cache: bool. Use the model's faster exact sampler if it has one.
+            use_cache: bool. Step with the model's cache (`init_cache` / `step`); False runs one
+                full teacher-forced pass per step. Both draw the same samples for the same seed.
 
         Returns:
             A tensor `[num_samples, *input_shape]`: int32 levels for discrete heads, float32 otherwise.
@@ -289,58 +299,163 @@ class AutoregressiveModel(keras.Model):
         n = int(num_samples)
         if not isinstance(temperature, numbers.Real) or isinstance(temperature, bool) or not temperature > 0:
             raise ValueError(f"`temperature` must be a float > 0. Received: temperature={temperature!r}")
+        if not isinstance(use_cache, bool):
+            raise ValueError(f"`use_cache` must be a bool. Received: use_cache={use_cache!r}")
         seed = resolve_seed(seed)
         cond_vec = self._sample_condition(condition, n)
         known_values, mask = self._sample_known(known, known_mask, n)
-        method = "_sample_cached" if use_cache and self._has_cached_sampler() else "_sample_naive"
-        fns = _COMPILED.setdefault(self, {})
-        if method not in fns:  # the unbound function: the cache must not keep the model alive
-            fns[method] = compile_function(getattr(type(self), method))
-        out = fns[method](
-            self,
+        fn = compiled_method(self, "sample_cached" if use_cache else "sample_naive", _sample_and_cast(use_cache))
+        return fn(
             cond_vec,
             known_values,
             mask,
             ops.convert_to_tensor(seed, "int32"),
             ops.convert_to_tensor(float(temperature), "float32"),
         )
-        return ops.cast(out, "int32") if self.head.is_discrete else out
 
-    def _has_cached_sampler(self):
-        return type(self)._sample_cached is not AutoregressiveModel._sample_cached
+    @property
+    def has_cached_step(self):
+        """True when the model's `step` is faster than one teacher-forced pass per step."""
+        return type(self).step is not AutoregressiveModel.step
 
-    def _sample_cached(self, condition, known, known_mask, seed, temperature):
-        """A faster exact sampler; same arguments, result and random draws as `_sample_naive`."""
-        raise NotImplementedError
+    def _sample_tensors(self, condition, known, known_mask, seed, temperature, use_cache=True):
+        """The generation engine, tensor-only (what `sample` compiles and export traces).
 
-    def _sample_naive(self, condition, known, known_mask, seed, temperature):
-        """Generic ancestral sampler: one teacher-forced pass per group, in a `fori_loop`.
+        Args:
+            condition: None or the condition vector `[n, condition_size]` (see `compute_params`).
+            known: float32 `[n, *input_shape]`, values kept where `known_mask` is 1.
+            known_mask: float32 0/1 of the shape of `known`.
+            seed: int32 scalar. Step i draws with `step_seed(seed, i)`.
+            temperature: float32 scalar > 0.
+            use_cache: python bool. The model's `init_cache` / `step` / `fill_cache`, or the naive
+                ones (one teacher-forced pass per step); both draw the same values.
 
-        Step i draws group `group_ordering()[i]` with seed `step_seed(seed, i)` from parameters of
-        shape `[n, num_params]`; a cached sampler that draws the same way gives the same samples.
+        Returns:
+            float32 `[n, *input_shape]`.
+
+        The known prefix (the leading positions of the order known in every sample) is
+        absorbed by `fill_cache` and the loop starts after it; later known values are written
+        instead of drawn. Writes into the sample are `slice_update`s of one group.
         """
+        if use_cache:
+            init, step, fill = self.init_cache, self.step, self.fill_cache
+        else:
+            init, step, fill = self._naive_init_cache, self._naive_step, self._naive_fill_cache
         n = ops.shape(known)[0]
         g_count, e = self.num_groups, self.head.event_size
-        order = ops.convert_to_tensor(self.group_ordering().astype("int32"))
-        known = ops.reshape(known, (n, g_count, e))
-        keep = ops.reshape(known_mask, (n, g_count, e))
+        known = ops.reshape(ops.cast(known, "float32"), (n, g_count, e))
+        keep = ops.reshape(ops.cast(known_mask, "float32"), (n, g_count, e))
+        cache = init(n, condition, seed)
+        order = self._order_tensor(cache)  # [groups], or [n, groups] for a per-sample order
+        per_sample = len(order.shape) == 2
+        kept = ops.min(ops.min(keep, axis=-1), axis=0) if not per_sample else ops.min(keep, axis=-1)
+        if per_sample:
+            in_order = ops.min(ops.take_along_axis(kept, order, axis=1), axis=0)
+        else:
+            in_order = ops.take(kept, order)
+        start = ops.cast(ops.sum(ops.cumprod(in_order)), "int32")  # length of the known prefix
+        x = known * keep
+        cache = fill(cache, ops.reshape(x, (n,) + self.event_shape), start)
 
-        def body(i, x):
-            params = self.forward(ops.reshape(x, (n,) + self.event_shape), condition, training=False)
-            params = ops.reshape(params, (n, g_count, self.head.num_params))
-            g = ops.take(order, i)
-            value = self.head.sample(ops.take(params, g, axis=1), step_seed(seed, i), temperature)
-            return self._write_group(x, g, value, known, keep)
+        def group_at(i):
+            return ops.take(order, i, axis=-1)  # scalar, or [n]
 
-        x = ops.fori_loop(0, g_count, body, known * keep)
+        def read(values, g):
+            if per_sample:
+                return ops.take_along_axis(values, ops.reshape(g, (-1, 1, 1)), axis=1)[:, 0]
+            return ops.take(values, g, axis=1)
+
+        def body(i, state):
+            x, cache = state
+            params, cache = step(cache, read(x, group_at(ops.maximum(i - 1, 0))), i)
+            g = group_at(i)
+            value = ops.reshape(self.head.sample(params, step_seed(seed, i), temperature), (-1, e))
+            value = ops.where(read(keep, g) > 0, read(known, g), ops.cast(value, "float32"))
+            if per_sample:
+                x = ops.where(ops.expand_dims(ops.one_hot(g, g_count) > 0, -1), ops.expand_dims(value, 1), x)
+            else:
+                zero = ops.zeros((), "int32")
+                x = ops.slice_update(x, ops.stack([zero, ops.cast(g, "int32"), zero]), ops.expand_dims(value, 1))
+            return x, cache
+
+        x, _ = ops.fori_loop(start, g_count, body, (x, cache))
         return ops.reshape(x, (n,) + self.event_shape)
 
-    def _write_group(self, x, g, value, known, keep):
-        """Put `value` ([n] or [n, event_size]) into group `g` of `x` ([n, groups, event_size])."""
-        onehot = ops.reshape(ops.one_hot(g, self.num_groups), (1, self.num_groups, 1))
-        value = ops.reshape(ops.cast(value, x.dtype), (-1, 1, self.head.event_size))
-        x = x * (1.0 - onehot) + value * onehot
-        return known * keep + x * (1.0 - keep)
+    def _order_tensor(self, cache):
+        """The sampling order of the groups as an int32 tensor `[groups]` (or `[n, groups]`)."""
+        return ops.convert_to_tensor(np.asarray(self.group_ordering()).astype("int32"))
+
+    # -- the cache contract (DESIGN.md, "Generation engine"); the defaults are the naive step
+    def init_cache(self, batch_size, condition=None, seed=None):
+        """The state before the first step: a nested structure of tensors.
+
+        Args:
+            batch_size: int or int32 scalar tensor.
+            condition: None or the condition vector `[batch, condition_size]`.
+            seed: int32 scalar tensor, for models that draw something once per sample.
+        """
+        return self._naive_init_cache(batch_size, condition, seed)
+
+    def step(self, cache, x_prev, index):
+        """Absorb the previous group's value and give the next group's parameters.
+
+        Args:
+            cache: the state, as `init_cache` or the last `step` returned it; it has absorbed
+                every group at order positions before `index - 1`.
+            x_prev: float32 `[batch, event_size]`: the value of the group at order position
+                `index - 1` (zeros, to be ignored, when `index` is 0).
+            index: int32 scalar tensor: a position in the sampling order.
+
+        Returns:
+            `(params, cache)`: float32 `[batch, num_params]` of the group at position `index`,
+            and the new state.
+        """
+        return self._naive_step(cache, x_prev, index)
+
+    def fill_cache(self, cache, x, num_known):
+        """Absorb a known prefix: the state before the step at position `num_known`.
+
+        Args:
+            cache: the state from `init_cache`.
+            x: float32 `[batch, *input_shape]`, right at every order position before `num_known`.
+            num_known: int32 scalar tensor.
+
+        A model whose step keeps a cache overrides this with one teacher-forced pass where it
+        can; the default runs `step` over the prefix.
+        """
+        if not self.has_cached_step:
+            return self._naive_fill_cache(cache, x, num_known)
+        n = ops.shape(x)[0]
+        flat = ops.reshape(x, (n, self.num_groups, self.head.event_size))
+        order = self._order_tensor(cache)
+
+        def body(i, cache):
+            prev = ops.take(order, ops.maximum(i - 1, 0))
+            return self.step(cache, ops.take(flat, prev, axis=1), i)[1]
+
+        return ops.fori_loop(0, num_known, body, cache)
+
+    def _naive_init_cache(self, batch_size, condition=None, seed=None):
+        cache = {"x": ops.zeros((batch_size,) + self.event_shape, "float32")}
+        if condition is not None:
+            cache["condition"] = condition
+        return cache
+
+    def _naive_fill_cache(self, cache, x, num_known):
+        return {**cache, "x": x}  # positions from `num_known` on are rewritten before they are read
+
+    def _naive_step(self, cache, x_prev, index):
+        """One full teacher-forced pass on the event so far; the parameters at `index`."""
+        n, g_count, e = ops.shape(x_prev)[0], self.num_groups, self.head.event_size
+        order = self._order_tensor(cache)
+        x = ops.reshape(cache["x"], (n, g_count, e))
+        zero = ops.zeros((), "int32")
+        prev = ops.take(order, ops.maximum(index - 1, 0))
+        x = ops.slice_update(x, ops.stack([zero, prev, zero]), ops.expand_dims(x_prev, 1))
+        x = ops.reshape(x, (n,) + self.event_shape)
+        params = self.compute_params(x, cache.get("condition"), training=False)
+        params = ops.reshape(params, (n, g_count, self.head.num_params))
+        return ops.take(params, ops.take(order, index), axis=1), {**cache, "x": x}
 
     # ------------------------------------------------------------------ input handling
     @staticmethod
@@ -448,6 +563,16 @@ class AutoregressiveModel(keras.Model):
             raise ValueError(f"`{name}` is empty: it holds no example. Received: shape={np.shape(fx)}")
         self._checked(fx, fc)
         return ((fx, fc) if fc is not None else fx), None
+
+
+def _sample_and_cast(use_cache):
+    """The function `sample` compiles: the engine, then int32 levels for discrete heads."""
+
+    def run(model, condition, known, known_mask, seed, temperature):
+        out = model._sample_tensors(condition, known, known_mask, seed, temperature, use_cache=use_cache)
+        return ops.cast(out, "int32") if model.head.is_discrete else out
+
+    return run
 
 
 def _is_dataset(x):

@@ -57,7 +57,7 @@ class FVSBN(AutoregressiveModel):
         self.seed = seed
         self.build()
 
-    def forward(self, x, condition=None, training=False):
+    def compute_params(self, x, condition=None, training=False):
         h = ops.reshape(self.head.scale_inputs(x), (-1, self.num_dims))
         params = self.regression(h, condition=condition)
         return ops.reshape(params, (-1,) + self.event_shape + (self.head.num_params,))

@@ -89,7 +89,7 @@ class Histogram(AutoregressiveModel):
             )
         super().build(input_shape)
 
-    def forward(self, x, condition=None, training=False):
+    def compute_params(self, x, condition=None, training=False):
         levels, dims = self.head.num_levels, self.num_dims
         x = ops.cast(ops.reshape(x, (-1, dims)), "int32")
         # marginals[i][t * L**i + prefix, v] = log p(x_<i = prefix, x_i = v | class t)

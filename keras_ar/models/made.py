@@ -10,7 +10,6 @@ from keras_ar.layers import degrees
 from keras_ar.layers.masked_dense import MaskedDense
 from keras_ar.models.autoregressive_model import AutoregressiveModel
 from keras_ar.utils.random import fold_seed
-from keras_ar.utils.random import step_seed
 from keras_ar.utils.tfp import tfp_distributions
 
 
@@ -140,7 +139,7 @@ class MADE(AutoregressiveModel):
         self.build()
 
     # ------------------------------------------------------------------ teacher-forced pass
-    def forward(self, x, condition=None, training=False):
+    def compute_params(self, x, condition=None, training=False):
         """Parameters under mask 0, or (training with several masks) under a random mask."""
         mask_index = 0
         if training and self.num_masks > 1:
@@ -192,38 +191,35 @@ class MADE(AutoregressiveModel):
         weights = tfd.Categorical(logits=ops.zeros((ops.shape(x)[0], self.num_masks)))
         return tfd.MixtureSameFamily(weights, components)
 
-    def _sample_naive(self, condition, known, known_mask, seed, temperature):
-        """Exact sampler of the mixture: a mask per sample, then ancestral sampling in its order.
+    # ------------------------------------------------------------------ sampling: one mask per sample
+    def _naive_init_cache(self, batch_size, condition=None, seed=None):
+        """With several masks, each sample draws its mask (with `fold_seed(seed, 0)`) and then
+        follows that mask's order: the cache holds the per-sample order `[n, groups]`."""
+        cache = super()._naive_init_cache(batch_size, condition, seed)
+        if self.num_masks > 1:
+            mask_ids = keras.random.randint((batch_size,), 0, self.num_masks, seed=fold_seed(seed, 0))
+            cache["mask"] = ops.one_hot(mask_ids, self.num_masks)  # [n, masks]
+            cache["order"] = ops.take(ops.convert_to_tensor(self.orders.astype("int32")), mask_ids, axis=0)
+        return cache
 
-        Mask ids are drawn with `fold_seed(seed, 0)`; step i draws, for each sample, group
-        `orders[mask, i]` with `step_seed(seed, i)` from parameters `[n, num_params]`.
-        """
+    def _order_tensor(self, cache):
+        return cache["order"] if "order" in cache else super()._order_tensor(cache)
+
+    def _naive_step(self, cache, x_prev, index):
         if self.num_masks == 1:
-            return super()._sample_naive(condition, known, known_mask, seed, temperature)
-        n = ops.shape(known)[0]
-        g_count, e, p = self.num_groups, self.head.event_size, self.head.num_params
-        orders = ops.convert_to_tensor(self.orders.astype("int32"))  # [masks, groups]
-        mask_ids = keras.random.randint((n,), 0, self.num_masks, seed=fold_seed(seed, 0))
-        chosen = ops.reshape(ops.one_hot(mask_ids, self.num_masks), (n, self.num_masks, 1, 1))
-        known = ops.reshape(known, (n, g_count, e))
-        keep = ops.reshape(known_mask, (n, g_count, e))
-
-        def body(i, x):
-            xs = ops.reshape(x, (n,) + self.event_shape)
-            params = ops.stack(
-                [ops.reshape(self.forward_mask(xs, condition, m), (n, g_count, p)) for m in range(self.num_masks)],
-                axis=1,
-            )
-            params = ops.sum(params * chosen, axis=1)  # [n, groups, P]: each sample's own mask
-            g = ops.take(ops.take(orders, i, axis=1), mask_ids)  # [n]: each sample's group at step i
-            onehot = ops.one_hot(g, g_count)  # [n, groups]
-            value = self.head.sample(ops.sum(params * onehot[:, :, None], axis=1), step_seed(seed, i), temperature)
-            value = ops.reshape(ops.cast(value, x.dtype), (n, 1, e))
-            x = x * (1.0 - onehot[:, :, None]) + value * onehot[:, :, None]
-            return known * keep + x * (1.0 - keep)
-
-        x = ops.fori_loop(0, g_count, body, known * keep)
-        return ops.reshape(x, (n,) + self.event_shape)
+            return super()._naive_step(cache, x_prev, index)
+        n, g_count, e, p = ops.shape(x_prev)[0], self.num_groups, self.head.event_size, self.head.num_params
+        order = cache["order"]
+        prev = ops.one_hot(ops.take(order, ops.maximum(index - 1, 0), axis=1), g_count) > 0  # [n, groups]
+        x = ops.reshape(cache["x"], (n, g_count, e))
+        x = ops.reshape(ops.where(ops.expand_dims(prev, -1), ops.expand_dims(x_prev, 1), x), (n,) + self.event_shape)
+        params = ops.stack(
+            [ops.reshape(self.forward_mask(x, cache.get("condition"), m), (n, g_count, p)) for m in range(self.num_masks)],
+            axis=1,
+        )
+        params = ops.sum(params * ops.reshape(cache["mask"], (n, self.num_masks, 1, 1)), axis=1)  # each sample's mask
+        g = ops.reshape(ops.take(order, index, axis=1), (n, 1, 1))  # each sample's group at this step
+        return ops.take_along_axis(params, g, axis=1)[:, 0], {**cache, "x": x}
 
     # ------------------------------------------------------------------ config
     def get_config(self):

@@ -8,7 +8,6 @@ from keras_ar.distributions import Categorical
 from keras_ar.layers import degrees
 from keras_ar.layers.masked_dense import MaskedDense
 from keras_ar.models.autoregressive_model import AutoregressiveModel
-from keras_ar.utils.random import step_seed
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
@@ -180,7 +179,7 @@ class NADE(AutoregressiveModel):
         v = ops.take(self.output_kernel, dims, axis=0)
         return ops.einsum("bkh,khp->bkp", h, v) + ops.take(self.output_bias, dims, axis=0)
 
-    def forward(self, x, condition=None, training=False):
+    def compute_params(self, x, condition=None, training=False):
         order = ops.convert_to_tensor(self.order.astype("int32"))
         f = ops.take(self._features(ops.reshape(x, (-1, self.num_dims))), order, axis=1)
         g = self._contributions(f, order)  # [b, D, H], in the order
@@ -193,15 +192,10 @@ class NADE(AutoregressiveModel):
             params = params + self._direct(x)
         return ops.reshape(params, (-1,) + self.event_shape + (self.head.num_params,))
 
-    def _direct(self, x, dims=None):
-        """The direct linear term `[b, D, P]` (or `[b, k, P]` for the dimensions `dims`)."""
+    def _direct(self, x):
+        """The direct linear term `[b, D, P]`."""
         f = ops.reshape(self._features(ops.reshape(x, (-1, self.num_dims))), (-1, self.num_dims * self.num_features))
-        if dims is None:
-            return ops.reshape(self.direct(f), (-1, self.num_dims, self.head.num_params))
-        kernel = ops.reshape(
-            self.direct.kernel * self.direct.mask(), (self.num_dims * self.num_features, self.num_dims, -1)
-        )
-        return ops.einsum("bi,ikp->bkp", f, ops.take(kernel, dims, axis=1))
+        return ops.reshape(self.direct(f), (-1, self.num_dims, self.head.num_params))
 
     def group_ordering(self):
         return self.order
@@ -232,30 +226,33 @@ class NADE(AutoregressiveModel):
         weight = self.num_dims / (self.num_dims - ops.cast(d[:, 0], "float32"))
         return weight * ops.sum(log_probs * (1.0 - observed), axis=-1)
 
-    # ------------------------------------------------------------------ sampling
-    def _sample_cached(self, condition, known, known_mask, seed, temperature):
-        """Ancestral sampling that keeps the running sum of the `g_j` and adds each new dimension's term."""
-        n = ops.shape(known)[0]
+    # ------------------------------------------------------------------ cached sampling
+    def init_cache(self, batch_size, condition=None, seed=None):
+        """The running sum of the `g_j` (zero), the hidden bias and, with a direct
+        connection, the running direct term of every dimension."""
+        cache = {"total": ops.zeros((batch_size, self.hidden_units)), "bias": self._hidden_bias(condition)}
+        if self.direct is not None:
+            cache["direct"] = ops.zeros((batch_size, self.num_dims, self.head.num_params))
+        return cache
+
+    def step(self, cache, x_prev, index):
+        """Add the previous dimension's term to the running sum, then one conditional: O(H P)."""
         order = ops.convert_to_tensor(self.order.astype("int32"))
-        known = ops.reshape(known, (n, self.num_dims, 1))
-        keep = ops.reshape(known_mask, (n, self.num_dims, 1))
-        bias = self._hidden_bias(condition)
-
-        def body(i, state):
-            x, total = state  # total = sum_{j < i} g_j, added to c last as in `forward`
-            dim = ops.reshape(ops.take(order, i), (1,))
-            a = ops.expand_dims(total + bias, 1)
-            params = self._outputs(self._hidden(a, dim), dim)[:, 0]
-            if self.direct is not None:
-                params = params + self._direct(x, dim)[:, 0]
-            value = self.head.sample(params, step_seed(seed, i), temperature)
-            x = self._write_group(x, dim[0], value, known, keep)
-            f = self._features(ops.take(x[:, :, 0], dim, axis=1))  # the value kept, known or drawn
-            return x, total + self._contributions(f, dim)[:, 0]
-
-        start = (known * keep, ops.zeros((n, self.hidden_units)))
-        x, _ = ops.fori_loop(0, self.num_dims, body, start)
-        return ops.reshape(x, (n,) + self.event_shape)
+        seen = ops.cast(index > 0, "float32")  # nothing to absorb before the first dimension
+        prev = ops.reshape(ops.take(order, ops.maximum(index - 1, 0)), (1,))
+        f = self._features(x_prev)  # [b, 1, F]: the value kept, known or drawn
+        total = cache["total"] + seen * self._contributions(f, prev)[:, 0]
+        cache = {**cache, "total": total}
+        dim = ops.reshape(ops.take(order, index), (1,))
+        params = self._outputs(self._hidden(ops.expand_dims(total + cache["bias"], 1), dim), dim)[:, 0]
+        if self.direct is not None:
+            kernel = ops.reshape(
+                self.direct.kernel * self.direct.mask(), (self.num_dims, self.num_features, self.num_dims, -1)
+            )
+            direct = cache["direct"] + seen * ops.einsum("bf,fkp->bkp", f[:, 0], ops.take(kernel, prev, axis=0)[0])
+            cache["direct"] = direct
+            params = params + ops.take(direct, dim, axis=1)[:, 0]
+        return params, cache
 
     # ------------------------------------------------------------------ config
     def get_config(self):

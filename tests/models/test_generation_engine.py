@@ -1,0 +1,123 @@
+"""The generation engine: one compiled loop over the cache contract (init_cache / step / fill_cache)."""
+
+import logging
+
+import keras
+import numpy as np
+import pytest
+
+from keras_ar.models import FVSBN, MADE, NADE
+from keras_ar.utils.compile import trace_count
+from tests import helpers
+
+
+def _nade(**kwargs):
+    model = NADE(input_shape=(6,), hidden_units=8, ordering=[3, 0, 5, 1, 4, 2], **kwargs)
+    helpers.randomize_weights(model, scale=1.0)
+    return model
+
+
+def test_second_call_of_the_same_shape_compiles_nothing():
+    model = _nade()
+    first = helpers.to_np(model.sample(5, seed=1))
+    assert trace_count(model, "sample_cached") == (0 if keras.backend.backend() == "torch" else 1)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        messages = []
+
+        class Collect(logging.Handler):
+            def emit(self, record):
+                messages.append(record.getMessage())
+
+        handler, logger = Collect(), logging.getLogger("jax")
+        logger.addHandler(handler)
+        try:
+            with jax.log_compiles(True):
+                again = helpers.to_np(model.sample(5, seed=1))
+                other = helpers.to_np(model.sample(5, seed=2, temperature=0.5))
+        finally:
+            logger.removeHandler(handler)
+        assert not [m for m in messages if "compil" in m.lower()], messages
+    else:
+        again = helpers.to_np(model.sample(5, seed=1))
+        other = helpers.to_np(model.sample(5, seed=2, temperature=0.5))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert trace_count(model, "sample_cached") == (0 if keras.backend.backend() == "torch" else 1)
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_new_weights_change_the_next_samples_without_a_new_trace(use_cache):
+    model = _nade()
+    name = "sample_cached" if use_cache else "sample_naive"
+    before = helpers.to_np(model.sample(64, seed=0, use_cache=use_cache))
+    traces = trace_count(model, name)
+    # every conditional pushed to 1: the samples must become all ones
+    model.output_bias.assign(np.full(model.output_bias.shape, 50.0, "float32"))
+    model.output_kernel.assign(np.zeros(model.output_kernel.shape, "float32"))
+    after = helpers.to_np(model.sample(64, seed=0, use_cache=use_cache))
+    assert before.mean() < 0.9
+    np.testing.assert_array_equal(after, np.ones_like(after))
+    assert trace_count(model, name) == traces
+
+
+def test_compile_drops_the_compiled_sampler():
+    if keras.backend.backend() == "torch":
+        pytest.skip("torch runs the engine eagerly: there is no compiled function to drop")
+    model = _nade()
+    model.sample(3, seed=0)
+    assert trace_count(model, "sample_cached") == 1
+    model.compile(optimizer="sgd")
+    assert trace_count(model, "sample_cached") == 0
+    model.sample(3, seed=0)
+    assert trace_count(model, "sample_cached") == 1
+
+
+def test_step_gives_the_teacher_forced_parameters():
+    model = _nade(direct_connection=True, num_classes=2)
+    x = np.random.default_rng(0).integers(0, 2, size=(3, 6)).astype("float32")
+    labels = np.array([0, 1, 1])
+    expected = helpers.to_np(model(x, condition=labels))[..., 0]  # [3, 6]
+    cond = model._condition_vector(keras.ops.convert_to_tensor(labels))
+    cache = model.init_cache(3, cond)
+    prev = np.zeros((3, 1), "float32")
+    for i, d in enumerate(model.order):
+        params, cache = model.step(cache, prev, keras.ops.convert_to_tensor(i, "int32"))
+        np.testing.assert_allclose(helpers.to_np(params)[:, 0], expected[:, d], atol=1e-5)
+        prev = x[:, d : d + 1]
+
+
+@pytest.mark.parametrize(
+    "model_fn",
+    [
+        lambda: _nade(direct_connection=True),  # a cached step; the prefix is absorbed step by step
+        lambda: FVSBN(input_shape=(6,), ordering=[3, 0, 5, 1, 4, 2]),  # the naive step only
+        lambda: MADE(input_shape=(6,), hidden_units=(12,), num_masks=3, order_agnostic=True),  # per-sample orders
+    ],
+)
+def test_completion_keeps_known_values_and_cached_equals_naive(model_fn):
+    model = model_fn()
+    helpers.randomize_weights(model, scale=1.0)
+    known = np.array([1, 0, 1, 1, 0, 1])
+    mask = np.zeros((4, 6), bool)
+    order = model.group_ordering()
+    mask[:, order[:2]] = True  # a prefix known in every sample (filled in one go) ...
+    mask[1, order[4]] = True  # ... and a later value known in one sample only
+    kwargs = dict(known=known, known_mask=mask, seed=5)
+    cached = helpers.to_np(model.sample(4, use_cache=True, **kwargs))
+    naive = helpers.to_np(model.sample(4, use_cache=False, **kwargs))
+    np.testing.assert_array_equal(cached, naive)
+    np.testing.assert_array_equal(cached[mask], np.broadcast_to(known, (4, 6))[mask])
+    # a model without a cache of its own steps naively either way
+    assert model.has_cached_step == isinstance(model, NADE)
+
+
+def test_a_known_prefix_does_not_change_the_draws_after_it():
+    """The loop starts after the known prefix, with the seeds of the steps it would have had."""
+    model = _nade()
+    free = helpers.to_np(model.sample(4, seed=9))
+    mask = np.zeros((4, 6), bool)
+    mask[:, model.order[:3]] = True
+    kept = helpers.to_np(model.sample(4, known=free, known_mask=mask, seed=9))
+    np.testing.assert_array_equal(kept, free)
