@@ -124,8 +124,6 @@ class AutoregressiveModel(keras.Model):
         (Not named `forward`: on the torch backend a Keras layer is a `torch.nn.Module`, whose
         `forward` is how `__call__` reaches `call`.)
         """
-        if getattr(type(self), "forward", None) is not getattr(keras.Model, "forward", None):  # TEMPORARY shim while PixelCNN is ported
-            return self.forward(x, condition, training)
         raise NotImplementedError
 
     def ordering(self):

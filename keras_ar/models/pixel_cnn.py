@@ -27,6 +27,12 @@ class PixelCNN(AutoregressiveModel):
     projection of the condition to the output of every convolution, broadcast over the
     image (as in Conditional PixelCNN).
 
+    Sampling is cached ("fast generation"): the cache keeps, for the input convolution and
+    each block's `kernel_size` convolution, a padded buffer of its input, and a step computes
+    every layer at the new pixel only, from the window of the buffer that ends there (for an
+    RGB per-channel head the whole pixel at each sub-pixel). The draws equal those of one full
+    pass per step.
+
     Args:
         input_shape: tuple of 3 ints `(height, width, channels)`, channels 1 or 3.
         distribution: `"bernoulli"` (default), `"categorical"`, `"logistic_mixture"`
@@ -57,6 +63,8 @@ class PixelCNN(AutoregressiveModel):
     Reference:
         van den Oord et al., "Pixel Recurrent Neural Networks", ICML 2016;
         van den Oord et al., "Conditional Image Generation with PixelCNN Decoders", NeurIPS 2016.
+        Ramachandran et al., "Fast Generation for Convolutional Autoregressive Models", ICLR
+        workshop 2017.
     """
 
     def __init__(
@@ -149,16 +157,26 @@ class PixelCNN(AutoregressiveModel):
             )
         super().build(input_shape)
 
-    def forward(self, x, condition=None, training=False):
-        h = self.head.scale_inputs(x)
-        if self.head.is_discrete:
-            h = 2.0 * h - 1.0
-        biases = iter(self._condition_biases(condition))
+    def compute_params(self, x, condition=None, training=False):
+        projection = None if condition is None else self._project_condition(condition)
+        params = self._network(self._scale_inputs(x), lambda layer, h: layer(h), self._bias(projection), training)
+        # [b, H, W, C * P], C contiguous groups of P -> [b, *group_shape, P]
+        return ops.reshape(params, (-1,) + self.group_shape + (self.head.num_params,))
+
+    def _network(self, h, conv, bias, training=False):
+        """Every layer after the input scaling, written once for the image and for one pixel.
+
+        `conv(layer, inputs)` is the convolution without the condition/position bias: on the
+        whole image (`compute_params`, `fill_cache`) or at one pixel (`step`, where `inputs` is the
+        pixel's activations `[b, C]`). `bias` is None or the summed biases `[..., total]`.
+        """
+
+        slots = iter(self.bias_slices)
 
         def masked(layer, inputs):
-            y = layer(inputs)
-            b = next(biases)
-            return y if b is None else y + b
+            y = conv(layer, inputs)
+            a, b = next(slots)
+            return y if bias is None else y + bias[..., a:b]
 
         h = masked(self.input_conv, h)
         for conv_in, conv_mid, conv_out in zip(self.block_in, self.block_mid, self.block_out):
@@ -170,21 +188,91 @@ class PixelCNN(AutoregressiveModel):
         h = ops.relu(h)
         if self.hidden_conv is not None:
             h = ops.relu(masked(self.hidden_conv, h))
-        params = masked(self.output_conv, h)
-        # [b, H, W, C * P], C contiguous groups of P -> [b, *group_shape, P]
-        return ops.reshape(params, (-1,) + self.group_shape + (self.head.num_params,))
+        return masked(self.output_conv, h)
 
-    def _condition_biases(self, condition):
-        """The bias added to each convolution's output: projected condition and/or position biases."""
-        total = None
-        if self.condition_projection is not None and condition is not None:
-            proj = self.condition_projection(condition)
-            total = ops.reshape(proj, (-1, 1, 1, self.total_bias_width))
+    def _scale_inputs(self, x):
+        h = self.head.scale_inputs(x)
+        return 2.0 * h - 1.0 if self.head.is_discrete else h
+
+    def _project_condition(self, condition):
+        return None if self.condition_projection is None else self.condition_projection(condition)
+
+    def _bias(self, projection, pixel=None):
+        """Projected condition `[b, total]` (or None) plus position biases: over the image
+        `[b, H, W, total]`, or at `pixel = (row, col)` `[b, total]`; None if neither."""
+        total, width = None, self.total_bias_width
+        if projection is not None:
+            total = projection if pixel is not None else ops.reshape(projection, (-1, 1, 1, width))
         if self.position_bias:
-            total = self.position_biases if total is None else total + self.position_biases
-        if total is None:
-            return [None] * len(self.bias_slices)
-        return [total[..., a:b] for a, b in self.bias_slices]
+            position = self.position_biases
+            if pixel is not None:
+                position = ops.reshape(ops.slice(position, [pixel[0], pixel[1], 0], [1, 1, width]), (1, width))
+            total = position if total is None else total + position
+        return total
+
+    # ------------------------------------------------------------------ cached sampling
+    def _buffered(self):
+        """The convolutions with a spatial kernel: the cache keeps a padded buffer of their inputs."""
+        return [self.input_conv] + list(self.block_mid)
+
+    def init_cache(self, batch_size, condition=None, seed=None):
+        """Zero input buffers `[b, H + kh//2, W + 2 * (kw//2), C_in]` and the projected condition."""
+        height, width = self.event_shape[:2]
+        buffers = {}
+        for layer in self._buffered():
+            kh, kw = layer.kernel_size
+            shape = (batch_size, height + kh // 2, width + 2 * (kw // 2), layer.kernel.shape[2])
+            buffers[layer.name] = ops.zeros(shape, "float32")
+        cache = {"buffers": buffers}
+        if condition is not None and self.condition_projection is not None:
+            cache["condition_bias"] = self._project_condition(condition)
+        return cache
+
+    def fill_cache(self, cache, x, num_known):
+        """One teacher-forced pass over `x`; every buffered layer's input goes into its buffer."""
+        buffers = {}
+
+        def conv(layer, h):
+            if layer.name in cache["buffers"]:
+                kh, kw = layer.kernel_size
+                buffers[layer.name] = ops.pad(h, [[0, 0], [kh // 2, 0], [kw // 2, kw // 2], [0, 0]])
+            return layer(h)
+
+        self._network(self._scale_inputs(x), conv, self._bias(cache.get("condition_bias")))
+        return {**cache, "buffers": buffers}
+
+    def step(self, cache, x_prev, index):
+        """Params `[b, num_params]` of the group at `index`, computing every layer at its pixel only."""
+        width, channels = self.event_shape[1], self.event_shape[2]
+        per_channel = self.color_channels == 3  # groups are sub-pixels R, G, B
+        index = ops.convert_to_tensor(index, "int32")
+        prev = ops.maximum(index - 1, 0)  # at index 0, x_prev (zeros) goes where nothing reads it yet
+        pixel, prev_pixel = (index // 3, prev // 3) if per_channel else (index, prev)
+        row, col = pixel // width, pixel % width
+        buffers = dict(cache["buffers"])
+
+        # The previous group, scaled as `compute_params` scales its input, into the input buffer.
+        kh, kw = self.input_conv.kernel_size
+        value = ops.reshape(self._scale_inputs(x_prev), (-1, 1, 1, 1 if per_channel else channels))
+        start = [0, prev_pixel // width + kh // 2, prev_pixel % width + kw // 2, prev % 3 if per_channel else 0]
+        buffers[self.input_conv.name] = ops.slice_update(buffers[self.input_conv.name], start, value)
+
+        def conv(layer, h):
+            if layer.name not in buffers:  # 1x1: pointwise at the pixel
+                return _pixel_conv(layer, h)
+            kh, kw = layer.kernel_size
+            buffer = buffers[layer.name]
+            if h is not None:  # None for the input layer: its input was written above
+                update = ops.reshape(h, (-1, 1, 1, ops.shape(h)[-1]))
+                buffer = buffers[layer.name] = ops.slice_update(buffer, [0, row + kh // 2, col + kw // 2, 0], update)
+            # the window ending at the pixel: rows above it and its own row (rows below are masked out)
+            size = [ops.shape(buffer)[0], kh // 2 + 1, kw, ops.shape(buffer)[-1]]
+            return _pixel_conv(layer, ops.slice(buffer, [0, row, col, 0], size))
+
+        params = self._network(None, conv, self._bias(cache.get("condition_bias"), (row, col)))
+        if per_channel:  # the whole pixel was recomputed; its channels are R, G, B groups of P
+            params = ops.take(ops.reshape(params, (-1, 3, self.head.num_params)), index % 3, axis=1)
+        return params, {**cache, "buffers": buffers}
 
     def get_config(self):
         config = super().get_config()
@@ -200,6 +288,15 @@ class PixelCNN(AutoregressiveModel):
             }
         )
         return config
+
+
+def _pixel_conv(layer, window):
+    """A `MaskedConv2D`'s output at one pixel, `[b, filters]`, from the window of its input that
+    ends there, `[b, kh // 2 + 1, kw, C]` (rows below the centre are masked out), or `[b, C]` (1x1)."""
+    rows = layer.kernel_size[0] // 2 + 1
+    kernel = ops.reshape(layer.kernel[:rows] * ops.cast(layer.mask[:rows], layer.kernel.dtype), (-1, layer.filters))
+    y = ops.matmul(ops.reshape(window, (-1, ops.shape(kernel)[0])), kernel)
+    return y + layer.bias if layer.use_bias else y
 
 
 def _check_int(value, name, minimum):

@@ -105,3 +105,116 @@ def test_bad_arguments_and_inputs():
         model.log_prob(np.zeros((1, 2, 2, 3)))
     with pytest.raises(ValueError, match="condition"):
         model.log_prob(np.zeros((1, 2, 2, 1)), condition=np.zeros(1))
+
+
+# ---------------------------------------------------------------------- cached sampler
+CACHED_CONFIGS = [
+    dict(input_shape=(3, 3, 1), **SMALL),  # 1 channel bernoulli
+    dict(input_shape=(1, 2, 3), distribution="categorical", num_levels=3, **SMALL),  # RGB per-channel
+    dict(input_shape=(2, 2, 3), distribution="categorical", num_levels=4, output_hidden_units=6, **SMALL),
+    dict(  # coupled PixelCNN++ head, conditional, per-position biases
+        input_shape=(2, 2, 3), distribution="logistic_mixture", num_levels=5, num_components=2,
+        filters=8, num_residual_blocks=2, first_kernel_size=5, num_classes=3, position_bias=True,
+    ),
+    dict(input_shape=(2, 3, 1), num_classes=2, position_bias=True, **SMALL),
+    dict(input_shape=(3, 3, 1), filters=6, num_residual_blocks=2, kernel_size=5, first_kernel_size=5),
+    dict(input_shape=(2, 2, 1), distribution="gaussian_mixture", num_components=2, condition_shape=(2,), **SMALL),
+    dict(input_shape=(1, 2, 1), **SMALL),
+    dict(input_shape=(3, 2, 1), filters=6, num_residual_blocks=1, first_kernel_size=5, output_hidden_units=4),
+]
+
+
+def _cached_setup(kwargs, batch=2, seed=0):
+    from keras import ops
+
+    model = PixelCNN(**kwargs)
+    helpers.randomize_weights(model, seed=seed)
+    rng = np.random.default_rng(seed)
+    x = helpers._random_inputs(model, batch, rng).astype("float32")
+    cond = helpers._condition(model, batch, rng)
+    cond = model._condition_vector(None if cond is None else ops.convert_to_tensor(cond))
+    params = helpers.to_np(model.compute_params(ops.convert_to_tensor(x), cond)).reshape(batch, model.num_groups, -1)
+    # another x that agrees with x only before position k, for fill_cache(x, k)
+    other = helpers._random_inputs(model, batch, rng).astype("float32")
+    return model, x, other, cond, params
+
+
+def _step_params(model, x, other, cond, num_known):
+    """Eager driver: fill_cache with a prefix, then step through the remaining positions."""
+    from keras import ops
+
+    batch, e = x.shape[0], model.head.event_size
+    groups = x.reshape(batch, model.num_groups, e)
+    cache = model.init_cache(batch, cond)
+    if num_known:
+        later = np.arange(model.num_groups) >= num_known  # rubbish after the known prefix
+        mixed = np.where(later[None, :, None], other.reshape(groups.shape), groups).reshape(x.shape)
+        cache = model.fill_cache(cache, ops.convert_to_tensor(mixed), ops.convert_to_tensor(num_known, "int32"))
+    out = []
+    for i in range(num_known, model.num_groups):
+        x_prev = groups[:, i - 1] if i else np.zeros_like(groups[:, 0])
+        params, cache = model.step(cache, ops.convert_to_tensor(x_prev), ops.convert_to_tensor(i, "int32"))
+        out.append(helpers.to_np(params))
+    return np.stack(out, axis=1)
+
+
+@pytest.mark.parametrize("kwargs", CACHED_CONFIGS)
+def test_cached_step_equals_forward(kwargs):
+    model, x, other, cond, params = _cached_setup(kwargs)
+    for k in (0, model.num_groups // 2):
+        np.testing.assert_allclose(
+            _step_params(model, x, other, cond, k), params[:, k:], atol=1e-5, err_msg=f"num_known={k}"
+        )
+
+
+def _compiled_step_params(model, x, cond, num_known):
+    """The same, inside one `fori_loop` compiled for the backend, with a traced index."""
+    import keras
+    from keras import ops
+
+    batch, g, e = x.shape[0], model.num_groups, model.head.event_size
+
+    def run(x, cond, num_known):
+        groups = ops.reshape(x, (batch, g, e))
+        cache = model.fill_cache(model.init_cache(batch, cond), x, num_known)
+
+        def body(i, carry):
+            cache, out = carry
+            x_prev = ops.take(groups, ops.maximum(i - 1, 0), axis=1)
+            params, cache = model.step(cache, x_prev, i)
+            return cache, ops.slice_update(out, [0, i, 0], ops.expand_dims(params, 1))
+
+        return ops.fori_loop(num_known, g, body, (cache, ops.zeros((batch, g, model.head.num_params))))[1]
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        run = jax.jit(run)
+    elif keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        run = tf.function(run)
+    args = (ops.convert_to_tensor(x), cond, ops.convert_to_tensor(num_known, "int32"))
+    return helpers.to_np(run(*args))[:, num_known:]
+
+
+@pytest.mark.parametrize("kwargs", [CACHED_CONFIGS[1], CACHED_CONFIGS[3]])
+def test_cached_step_compiled(kwargs):
+    model, x, _, cond, params = _cached_setup(kwargs)
+    for k in (0, 2):
+        np.testing.assert_allclose(_compiled_step_params(model, x, cond, k), params[:, k:], atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs", [CACHED_CONFIGS[0], CACHED_CONFIGS[2], CACHED_CONFIGS[3]])
+def test_cached_sampler_equals_naive(kwargs):
+    model = PixelCNN(**kwargs)
+    helpers.randomize_weights(model)
+    n, rng = 4, np.random.default_rng(1)
+    condition = np.arange(n) % model.num_classes if model.num_classes else None
+    helpers.assert_cached_equals_naive(model, num_samples=n, condition=condition)
+    # completion: the top half known (a prefix, absorbed by fill_cache) and a few pixels below it
+    known = helpers._random_inputs(model, n, rng)
+    mask = np.zeros(known.shape, bool)
+    mask[:, : model.event_shape[0] // 2] = True
+    mask[:, -1, -1] = rng.random(n)[:, None] < 0.5
+    helpers.assert_cached_equals_naive(model, num_samples=n, condition=condition, known=known, known_mask=mask)
