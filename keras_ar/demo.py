@@ -1,11 +1,17 @@
-"""`make demo`: train a PixelCNN on the bundled 8x8 digits, report test NLL, write sample PNGs.
+"""`make demo`: train a PixelCNN on the bundled 8x8 digits, report test NLL, write sample PNGs,
+export it as a SavedModel and check it in a process that has TensorFlow but no keras / keras_ar.
 
     python -m keras_ar.demo --output demo_output [--epochs 80] [--protocol digits-17]
+                            [--export-dir saved_models/pixelcnn_digits]
 """
 
 import argparse
+import json
 import math
 import os
+import subprocess
+import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -16,26 +22,34 @@ import numpy as np  # noqa: E402
 from keras_ar.data import digits_dataset  # noqa: E402
 from keras_ar.data import load_protocol  # noqa: E402
 from keras_ar.models import PixelCNN  # noqa: E402
+from keras_ar.utils.images import image_grid  # noqa: E402
+from keras_ar.utils.images import save_png  # noqa: E402
 
 
-def image_grid(images, num_levels, cols, zoom=8, pad=2):
-    """[N, H, W, 1] integer levels -> a uint8 grey grid image (white background)."""
-    n, h, w = images.shape[:3]
-    rows = math.ceil(n / cols)
-    grid = np.full((rows * (h * zoom + pad) + pad, cols * (w * zoom + pad) + pad), 255, np.uint8)
-    for k, img in enumerate(images):
-        r, c = divmod(k, cols)
-        tile = (img[..., 0].astype(np.float64) / (num_levels - 1) * 255).round().astype(np.uint8)
-        tile = np.kron(tile, np.ones((zoom, zoom), np.uint8))
-        y, x = pad + r * (h * zoom + pad), pad + c * (w * zoom + pad)
-        grid[y : y + h * zoom, x : x + w * zoom] = tile
-    return grid
+_RELOAD = """
+import json, sys
+sys.modules["keras"] = None     # the SavedModel must load with TensorFlow alone:
+sys.modules["keras_ar"] = None  # importing keras or keras_ar here would fail
+import numpy as np
+import tensorflow as tf
+x = np.load(sys.argv[2]).astype("float32")
+log_prob = tf.saved_model.load(sys.argv[1]).signatures["log_prob"]
+print(json.dumps(log_prob(x=tf.constant(x))["log_prob"].numpy().tolist()))
+"""
 
 
-def save_png(array, path):
-    from PIL import Image
-
-    Image.fromarray(array).save(path)
+def reload_without_keras(path, x):
+    """log_prob of `x` from the SavedModel at `path`, in a process that cannot import keras or keras_ar."""
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(os.path.join(tmp, "x.npy"), x)
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        result = subprocess.run(
+            [sys.executable, "-c", _RELOAD, path, os.path.join(tmp, "x.npy")],
+            capture_output=True, text=True, env=env, timeout=600,
+        )
+    if result.returncode != 0:
+        raise RuntimeError(f"reloading {path} without keras failed:\n{result.stderr[-3000:]}")
+    return np.array(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
 def main(argv=None):
@@ -44,6 +58,8 @@ def main(argv=None):
     p.add_argument("--protocol", default="digits-17", choices=["digits-17", "digits-binary"])
     p.add_argument("--epochs", type=int, default=80, help="maximum epochs (early stopping on validation)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--export-dir", default=os.path.join("saved_models", "pixelcnn_digits"),
+                   help="the SavedModel's serving directory; each run writes its next version")
     args = p.parse_args(argv)
     os.makedirs(args.output, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
@@ -91,6 +107,20 @@ def main(argv=None):
     model.save(os.path.join(args.output, "pixelcnn_digits.keras"))
     print(f"wrote {args.output}/samples.png, {args.output}/completions.png (rows: original, top half kept, "
           f"3 completions) and {args.output}/pixelcnn_digits.keras")
+
+    # export for serving, then load it where only TensorFlow is importable and score 5 test digits
+    from keras_ar.export import export_saved_model
+
+    t0 = time.perf_counter()
+    path = export_saved_model(model, args.export_dir)
+    print(f"exported the SavedModel {path} in {time.perf_counter() - t0:.0f} s")
+    digits = data.test[:5]
+    served = reload_without_keras(path, digits)
+    local = keras.ops.convert_to_numpy(model.log_prob(digits)).astype(np.float64)
+    print("log_prob of 5 test digits (nats): Keras model | SavedModel loaded without keras")
+    for a, b in zip(local, served):
+        print(f"  {a:10.4f} | {b:10.4f}")
+    print(f"max abs difference: {np.max(np.abs(local - served)):.2e}")
 
 
 if __name__ == "__main__":

@@ -160,6 +160,23 @@ class AutoregressiveModel(keras.Model):
         super().compile(optimizer=optimizer, **kwargs)
         clear_compiled(self)
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Keras' `export`: a SavedModel serving `log_prob` (as `serve` and `serving_default`),
+        `conditional_log_probs`, `sample` and `complete` (see `keras_ar.export.export_archive`).
+
+        Other formats go to `keras.Model.export`. For servable versions
+        (`saved_models/<name>/<version>/`) use `keras_ar.export.export_saved_model`.
+        """
+        if format != "tf_saved_model" or input_signature is not None or kwargs:
+            return super().export(filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
+        from keras_ar.export import export_archive  # the export layer sits above the models
+
+        path = export_archive(self, filepath)
+        if verbose or verbose is None:
+            print(f"Saved a SavedModel with the signatures log_prob (serve, serving_default), "
+                  f"conditional_log_probs, sample, complete at: {path}")
+        return path
+
     def get_compile_config(self):
         if not self.compiled:
             return None
@@ -353,7 +370,8 @@ class AutoregressiveModel(keras.Model):
             in_order = ops.take(kept, order)
         start = ops.cast(ops.sum(ops.cumprod(in_order)), "int32")  # length of the known prefix
         x = known * keep
-        cache = fill(cache, ops.reshape(x, (n,) + self.event_shape), start)
+        # no known prefix (plain sampling): no teacher-forced pass
+        cache = ops.cond(start > 0, lambda: fill(cache, ops.reshape(x, (n,) + self.event_shape), start), lambda: cache)
 
         def group_at(i):
             return ops.take(order, i, axis=-1)  # scalar, or [n]
