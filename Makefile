@@ -4,12 +4,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-jax test-fast bench clean
+.PHONY: demo test test-jax test-torch test-fast bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,torch]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -21,6 +21,10 @@ test: $(STAMP)
 # the backend-independent tests again on JAX (tf_only tests skip themselves there)
 test-jax: $(STAMP)
 	KERAS_BACKEND=jax $(PY) -m pytest -q tests/layers tests/distributions tests/models tests/test_docstrings.py
+
+# and on PyTorch (TFP views use TFP's NumPy substrate there)
+test-torch: $(STAMP)
+	KERAS_BACKEND=torch $(PY) -m pytest -q tests/layers tests/distributions tests/models tests/test_docstrings.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/quality.py

@@ -143,9 +143,12 @@ def assert_cached_equals_naive(model, num_samples=4, seed=3, **kwargs):
 
 
 def assert_tfp_matches(model, x, condition=None, atol=1e-4):
-    """`model.distribution(x).log_prob(x)` equals `model.log_prob(x)`."""
+    """`model.distribution(x).log_prob(x)` equals `model.log_prob(x)`.
+
+    TFP's result is a TensorFlow or JAX tensor, or on torch a NumPy array (TFP's NumPy substrate).
+    """
     ours = to_np(model.log_prob(x, condition=condition))
-    theirs = np.asarray(model.distribution(x, condition=condition).log_prob(np.asarray(x, "float32")))
+    theirs = to_np(model.distribution(x, condition=condition).log_prob(np.asarray(x, "float32")))
     np.testing.assert_allclose(theirs, ours, atol=atol, rtol=1e-5)
 
 

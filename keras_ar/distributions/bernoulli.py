@@ -33,10 +33,10 @@ class Bernoulli(DistributionHead):
 
     def sample(self, params, seed, temperature=1.0):
         check_temperature(temperature)
-        logits = params[..., 0] / temperature
+        logits = ops.convert_to_tensor(params)[..., 0] / temperature
         u = keras.random.uniform(ops.shape(logits), minval=1e-7, maxval=1.0 - 1e-7, seed=seed)
         # x = 1 iff u < sigmoid(l)  <=>  logit(u) < l
-        return ops.cast(ops.log(u) - ops.log1p(-u) < logits, "float32")
+        return ops.cast(ops.less(ops.log(u) - ops.log1p(-u), logits), "float32")
 
     def to_tfp(self, params, x=None):
         tfd = tfp_distributions()

@@ -38,7 +38,7 @@ class Categorical(DistributionHead):
 
     def sample(self, params, seed, temperature=1.0):
         check_temperature(temperature)
-        return gumbel_argmax(params / temperature, seed)
+        return gumbel_argmax(ops.convert_to_tensor(params) / temperature, seed)
 
     def to_tfp(self, params, x=None):
         tfd = tfp_distributions()

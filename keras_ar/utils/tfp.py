@@ -1,23 +1,90 @@
 """TFP's distributions for the active Keras backend, imported lazily."""
 
+import functools
+import inspect
+
 import keras
 
 
 def tfp_distributions():
     """`tfd` of the TFP substrate that matches the Keras backend.
 
-    TensorFlow: `tensorflow_probability.distributions`; JAX:
-    `tensorflow_probability.substrates.jax.distributions` (needs a JAX version that
-    the installed TFP supports; TFP 0.25 works with jax < 0.7). Other backends have no
-    TFP substrate that takes their tensors.
+    - TensorFlow: `tensorflow_probability.distributions`.
+    - JAX: `tensorflow_probability.substrates.jax.distributions` (needs a JAX version that
+      the installed TFP supports; TFP 0.25 works with jax < 0.7).
+    - PyTorch: TFP has no torch substrate, so this is TFP's NumPy substrate
+      (`tensorflow_probability.substrates.numpy.distributions`) behind a thin wrapper whose
+      distribution constructors convert backend tensors among their arguments to NumPy with
+      `keras.ops.convert_to_numpy` (detached from autograd and copied to the host). The
+      distributions it builds are ordinary NumPy-substrate TFP objects: their methods take
+      NumPy arrays (or anything `np.asarray` accepts, such as a detached CPU tensor) and return
+      NumPy arrays, and no gradient flows through them to the model's weights. The wrapper's
+      distribution names are constructor functions (the class is their `__wrapped__`); every
+      other attribute (`Distribution`, `kl_divergence`, ...) is the NumPy substrate's own.
+
+    Example:
+
+    >>> tfd = tfp_distributions()
+    >>> normal = tfd.Normal(loc=keras.ops.zeros((2,)), scale=1.0)
+    >>> [round(float(v), 4) for v in keras.ops.convert_to_numpy(normal.log_prob(np.zeros(2, "float32")))]
+    [-0.9189, -0.9189]
     """
     backend = keras.backend.backend()
     if backend == "tensorflow":
         from tensorflow_probability import distributions
     elif backend == "jax":
         from tensorflow_probability.substrates.jax import distributions
+    elif backend == "torch":
+        return _numpy_distributions()
     else:
         raise NotImplementedError(
-            f"TFP distributions need the TensorFlow or JAX backend. Received: backend={backend!r}"
+            "TFP distributions need the TensorFlow, JAX or PyTorch backend. "
+            f"Received: backend={backend!r}"
         )
     return distributions
+
+
+def to_numpy_args(value):
+    """`value` with backend tensors (at the top level or in a list, tuple or dict) as NumPy arrays."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_numpy_args(v) for v in value)
+    if isinstance(value, dict):
+        return {k: to_numpy_args(v) for k, v in value.items()}
+    if keras.ops.is_tensor(value):
+        return keras.ops.convert_to_numpy(value)
+    return value
+
+
+class _NumpyDistributions:
+    """`tensorflow_probability.substrates.numpy.distributions` whose constructors take backend tensors."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        attr = getattr(self._module, name)
+        if inspect.isclass(attr) and issubclass(attr, self._module.Distribution):
+            attr = _converting(attr)
+            setattr(self, name, attr)  # cached: later lookups skip __getattr__
+        return attr
+
+    def __dir__(self):
+        return dir(self._module)
+
+    def __repr__(self):
+        return f"<keras_ar NumPy-substrate wrapper of {self._module.__name__}>"
+
+
+def _converting(cls):
+    @functools.wraps(cls)
+    def make(*args, **kwargs):
+        return cls(*to_numpy_args(args), **to_numpy_args(kwargs))
+
+    return make
+
+
+@functools.cache
+def _numpy_distributions():
+    from tensorflow_probability.substrates.numpy import distributions
+
+    return _NumpyDistributions(distributions)

@@ -12,7 +12,7 @@ from tests import helpers
 _run = helpers.run_compiled
 
 
-def _np(x):  # for `to_tfp`, which returns a TensorFlow-substrate distribution: run eagerly
+def _np(x):  # for `to_tfp` results, run eagerly: backend tensors (NumPy arrays on torch, whose TFP is NumPy)
     return keras.ops.convert_to_numpy(x)
 
 
@@ -63,3 +63,13 @@ def test_config_and_serialization():
     assert head.get_config() == {} and isinstance(Bernoulli.from_config({}), Bernoulli)
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(head))
     assert isinstance(restored, Bernoulli)
+
+
+def test_to_tfp_takes_backend_tensors():
+    # Model outputs are backend tensors (on torch they require grad; TFP's NumPy substrate gets NumPy).
+    head = Bernoulli()
+    params = keras.ops.convert_to_tensor(np.array([[-3.0], [0.5], [2.0]], "float32"))
+    if keras.backend.backend() == "torch":
+        params.requires_grad_()
+    x = np.array([1.0, 0.0, 1.0], "float32")
+    np.testing.assert_allclose(_np(head.to_tfp(params).log_prob(x)), _np(head.log_prob(params, x)), atol=1e-6)

@@ -12,7 +12,7 @@ from tests import helpers
 _run = helpers.run_compiled
 
 
-def _np(x):  # for `to_tfp`, which returns a TensorFlow-substrate distribution: run eagerly
+def _np(x):  # for `to_tfp` results, run eagerly: backend tensors (NumPy arrays on torch, whose TFP is NumPy)
     return keras.ops.convert_to_numpy(x)
 
 

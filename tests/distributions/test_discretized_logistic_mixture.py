@@ -220,6 +220,10 @@ def test_gradients_are_finite_for_extreme_params(coupled):
         import jax
 
         grad = jax.jit(jax.grad(lambda p: keras.ops.sum(head.log_prob(p, x))))(params)
+    elif backend == "torch":
+        params = keras.ops.convert_to_tensor(params).requires_grad_()  # on Keras's device
+        keras.ops.sum(head.log_prob(params, x)).backward()
+        grad = params.grad
     else:
         pytest.skip(f"no gradient helper for backend {backend}")
     assert np.all(np.isfinite(keras.ops.convert_to_numpy(grad)))
