@@ -22,7 +22,6 @@ import json
 import math
 import os
 import sys
-import threading
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -147,38 +146,24 @@ def _load_image_folder(folder):
     return x if colour else x[..., None]
 
 
-def _network_reachable(host="storage.googleapis.com", port=443, timeout=2.0):
-    """Whether a TCP connection to `host:port` opens within `timeout` seconds (DNS included)."""
-    import socket
+def _network_reachable(*args, **kwargs):
+    """`keras_ar.data.network_reachable`: a TCP connection within a timeout (a seam for tests)."""
+    from keras_ar.data.tfds_source import network_reachable
 
-    result = []
-
-    def connect():
-        try:
-            socket.create_connection((host, port), timeout=timeout).close()
-            result.append(True)
-        except OSError:
-            result.append(False)
-
-    thread = threading.Thread(target=connect, daemon=True)
-    thread.start()
-    thread.join(timeout + 0.5)
-    return bool(result and result[0])
+    return network_reachable(*args, **kwargs)
 
 
 def _load_tfds(name):
-    from keras_ar.data import PROTOCOLS
+    from keras_ar.data.tfds_source import check_tfds_available
+    from keras_ar.data.tfds_source import tfds_data_dir
 
     if not name:
         raise CliError("--data tfds:<name> needs a TFDS name, e.g. tfds:mnist")
-    data_dir = os.environ.get("TFDS_DATA_DIR", os.path.join(os.path.expanduser("~"), "tensorflow_datasets"))
-    downloaded = os.path.isdir(os.path.join(data_dir, name.split(":")[0].split("/")[0]))
-    if not downloaded and not _network_reachable():
-        raise CliError(
-            f"no network: cannot reach storage.googleapis.com to download the TFDS data set {name!r} "
-            f"(and it is not in {data_dir}). Use a folder of images or a .npy file, or a bundled "
-            f"protocol ({', '.join(PROTOCOLS)})"
-        )
+    data_dir = tfds_data_dir()
+    try:
+        check_tfds_available(name, data_dir, reachable=_network_reachable)
+    except ConnectionError as e:
+        raise CliError(str(e)) from None
     import tensorflow_datasets as tfds
 
     try:

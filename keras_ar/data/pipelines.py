@@ -1,15 +1,20 @@
-"""`tf.data` input pipelines: arrays, images (arrays or TFDS names) and the benchmark protocols."""
+"""`tf.data` input pipelines: arrays, images (arrays, files, folders or TFDS names) and the
+benchmark protocols."""
 
 import numbers
+import os
 
 import numpy as np
 import tensorflow as tf
 
+from keras_ar.data import tfds_source
 from keras_ar.data import transforms
 from keras_ar.data.protocols import ProtocolData, load_protocol
 
 _SPLITS = ("train", "validation", "test")
 _TFDS_SHUFFLE_BUFFER = 60_000  # a whole MNIST train split
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+_GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
 
 def _check_batch_size(batch_size):
@@ -93,9 +98,12 @@ def image_dataset(
     as is.
 
     Args:
-        source: np.ndarray of shape (N, H, W) or (N, H, W, C), or str, a TFDS name such as
-            `"mnist"` (read with `tfds.load(source, split=split, data_dir=data_dir)`, features
-            `"image"` and `"label"`).
+        source: np.ndarray of shape (N, H, W) or (N, H, W, C); or str: a `.npy` file of such
+            an array, a folder of PNG / JPEG images of one size (`load_image_folder`), or a
+            TFDS name such as `"mnist"` (read with `tfds.load(source, split=split,
+            data_dir=data_dir)`, features `"image"` and `"label"`). A TFDS name that is not
+            downloaded fails at once without a network (`ConnectionError`, naming the offline
+            alternatives) instead of retrying for minutes.
         split: str, the TFDS split; for arrays it only sets the `shuffle` default.
         labels: optional np.ndarray of shape (N,), labels for array `source`.
         binarize: None, `"fixed"` (threshold at half the maximum value) or `"dynamic"` (a new
@@ -133,7 +141,12 @@ def image_dataset(
     if shuffle is None:
         shuffle = str(split).startswith("train")
 
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and os.path.exists(source)):
+        source = _load_path(os.fspath(source))
+    elif isinstance(source, str) and source.lower().endswith(".npy"):
+        raise FileNotFoundError(f"No such .npy file. Received: source={source!r}")
     if isinstance(source, str):
+        tfds_source.check_tfds_available(source, data_dir)
         import tensorflow_datasets as tfds
 
         feature_keys = ("image", "label") if with_labels else ("image",)
@@ -192,8 +205,67 @@ def image_dataset(
     return _finish(ds, batch_size, shuffle, seed, buffer_size)
 
 
-def digits_dataset(protocol, split, batch_size=64, shuffle=None, seed=0):
+def _load_path(path):
+    """The images of a `.npy` file or a folder of images."""
+    if os.path.isdir(path):
+        return load_image_folder(path)
+    if path.lower().endswith(".npy"):
+        return np.load(path, allow_pickle=False)
+    raise ValueError(
+        f"`source` must be an array, a .npy file, a folder of PNG/JPEG images or a TFDS name. Received: source={path!r}"
+    )
+
+
+def load_image_folder(folder):
+    """Load a folder of PNG / JPEG images of one size as a uint8 array `(N, H, W, C)`.
+
+    Files are read in sorted name order. Grey images give one channel; if any image has
+    colour, all are converted to RGB (3 channels).
+
+    Args:
+        folder: str, the folder.
+
+    Returns:
+        np.ndarray, uint8 `(N, H, W, 1)` or `(N, H, W, 3)`.
+
+    Example:
+
+    >>> import tempfile, PIL.Image
+    >>> folder = tempfile.mkdtemp()
+    >>> for i in range(3):
+    ...     PIL.Image.fromarray(np.full((4, 5), 40 * i, np.uint8)).save(f"{folder}/{i}.png")
+    >>> load_image_folder(folder).shape
+    (3, 4, 5, 1)
+    """
+    from PIL import Image
+
+    files = sorted(f for f in os.listdir(folder) if f.lower().endswith(_IMAGE_SUFFIXES))
+    if not files:
+        raise ValueError(f"The folder holds no PNG or JPEG image. Received: folder={folder!r}")
+    images = []
+    for f in files:
+        with Image.open(os.path.join(folder, f)) as im:
+            im.load()
+            images.append((f, im.copy()))
+    first, size = images[0][0], images[0][1].size
+    for f, im in images:
+        if im.size != size:
+            raise ValueError(
+                f"The images of {folder!r} must all have the same size: {first} is {size[0]}x{size[1]} "
+                f"but {f} is {im.size[0]}x{im.size[1]} (resize or crop them first)."
+            )
+    colour = any(im.mode not in _GREY_MODES for _, im in images)
+    x = np.stack([np.asarray(im.convert("RGB" if colour else "L"), np.uint8) for _, im in images])
+    return x if colour else x[..., None]
+
+
+def digits_dataset(protocol, split, batch_size=64, shuffle=None, seed=0, labels=False):
     """Make a batched `tf.data.Dataset` of one split of a benchmark protocol.
+
+    Serves every protocol of `PROTOCOLS` (`protocol_dataset` is the same function). The
+    elements are the examples `x`; `(x, condition)` for the conditional protocols
+    (`digits-superres`, `patches-colorize`); `(x, label)` with `labels=True`, for a
+    class-conditional model (`num_classes=data.num_classes`).
 
     Args:
         protocol: str (one of `PROTOCOLS`) or a `ProtocolData` from `load_protocol`.
@@ -201,19 +273,42 @@ def digits_dataset(protocol, split, batch_size=64, shuffle=None, seed=0):
         batch_size: int >= 1, the batch size.
         shuffle: bool, whether to shuffle; None means True for `"train"` only.
         seed: int, the shuffle seed.
+        labels: bool, yield `(x, label)` with the class labels of the split.
 
     Returns:
-        A `tf.data.Dataset` of example batches.
+        A `tf.data.Dataset` of example batches, or of `(x, condition)` / `(x, label)` tuples.
 
     Example:
 
     >>> ds = digits_dataset("digits-17", "test", batch_size=360)
     >>> next(iter(ds)).shape
     TensorShape([360, 8, 8, 1])
+    >>> x, y = next(iter(digits_dataset("digits-binary", "train", labels=True)))
+    >>> x.shape, y.shape
+    (TensorShape([64, 8, 8, 1]), TensorShape([64]))
+    >>> x, c = next(iter(digits_dataset("digits-superres", "test", batch_size=8)))
+    >>> c.shape
+    TensorShape([8, 4, 4, 1])
     """
     if split not in _SPLITS:
         raise ValueError(f"`split` must be one of {_SPLITS}. Received: split={split!r}")
+    if not isinstance(labels, bool):
+        raise ValueError(f"`labels` must be a bool. Received: labels={labels!r}")
     data = protocol if isinstance(protocol, ProtocolData) else load_protocol(protocol)
     if shuffle is None:
         shuffle = split == "train"
-    return make_dataset(getattr(data, split), batch_size=batch_size, shuffle=shuffle, seed=seed)
+    condition = None
+    if labels:
+        if data.is_conditional:
+            raise ValueError(
+                f"{data.name!r} is a conditional protocol: its elements are (x, condition). "
+                "Received: labels=True; class labels are for the unconditional protocols "
+                f"(its labels are in `load_protocol({data.name!r}).{split}_labels`)."
+            )
+        condition = getattr(data, f"{split}_labels")
+    elif data.is_conditional:
+        condition = getattr(data, f"{split}_condition")
+    return make_dataset(getattr(data, split), condition, batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+
+protocol_dataset = digits_dataset

@@ -1,14 +1,27 @@
-"""The benchmark protocols of `BENCHMARKS.md`: fixed data, splits and preprocessing."""
+"""The benchmark protocols of `BENCHMARKS.md`: fixed data, splits and preprocessing.
+
+NumPy and scikit-learn only (no TensorFlow), so protocols load wherever keras_ar imports.
+"""
 
 import dataclasses
 
 import numpy as np
 
-PROTOCOLS = ("digits-binary", "digits-17", "digits-dequantized", "breast-cancer")
+PROTOCOLS = (
+    "digits-binary",
+    "digits-17",
+    "digits-dequantized",
+    "breast-cancer",
+    "patches-rgb",
+    "digits-superres",
+    "patches-colorize",
+)
+_SPLITS = ("train", "validation", "test")
 
 # (number of examples, train+validation size, validation size) per source data set.
 _DIGITS_SPLIT = (1797, 1437, 200)
 _BREAST_CANCER_SPLIT = (569, int(0.8 * 569), 91)
+_PATCHES_SPLIT = (8480, 6784, 678)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +36,20 @@ class ProtocolData:
         event_shape: tuple of int, the shape of one example.
         num_levels: int or None, the number of discrete values per dimension (values are
             `0..num_levels - 1`), or None for real-valued data.
+        train_labels, validation_labels, test_labels: np.ndarray of int64 class labels, one
+            per example (the digit; the diagnosis for breast cancer; the source photograph
+            for patches).
+        num_classes: int or None, the number of classes of the labels.
+        train_condition, validation_condition, test_condition: np.ndarray or None, the
+            condition of each example for the conditional protocols (`digits-superres`,
+            `patches-colorize`), None for the others.
+        condition_shape: tuple of int or None, the shape of one condition.
+
+    Example:
+
+    >>> data = load_protocol("digits-17")
+    >>> data.train.shape, data.train_labels[:5], data.num_classes
+    ((1237, 8, 8, 1), array([6, 6, 6, 2, 5]), 10)
     """
 
     name: str
@@ -31,6 +58,19 @@ class ProtocolData:
     test: np.ndarray
     event_shape: tuple
     num_levels: object = None
+    train_labels: object = None
+    validation_labels: object = None
+    test_labels: object = None
+    num_classes: object = None
+    train_condition: object = None
+    validation_condition: object = None
+    test_condition: object = None
+    condition_shape: object = None
+
+    @property
+    def is_conditional(self):
+        """Whether the protocol gives a condition per example (`(x, condition)` data)."""
+        return self.condition_shape is not None
 
 
 def _check_name(name):
@@ -38,11 +78,20 @@ def _check_name(name):
         raise ValueError(f"Unknown protocol. Expected one of {PROTOCOLS}. Received: name={name!r}")
 
 
+def _split_sizes(name):
+    if name == "breast-cancer":
+        return _BREAST_CANCER_SPLIT
+    if name.startswith("patches"):
+        return _PATCHES_SPLIT
+    return _DIGITS_SPLIT
+
+
 def protocol_indices(name):
     """Return the indices into the source data set of each split of a protocol.
 
-    The indices address `load_digits()` (digits protocols) or `load_breast_cancer()` rows, so
-    that labels (`.target`) can be taken for the same examples.
+    The indices address `load_digits()` (digits protocols), `load_breast_cancer()` rows, or
+    the 8480 patches of `sample_patches()` (patches protocols), so that other data (e.g.
+    `.target`) can be taken for the same examples.
 
     Args:
         name: str, one of `PROTOCOLS`.
@@ -55,17 +104,73 @@ def protocol_indices(name):
     >>> idx = protocol_indices("digits-binary")
     >>> [len(idx[k]) for k in ("train", "validation", "test")]
     [1237, 200, 360]
+    >>> [len(v) for v in protocol_indices("patches-rgb").values()]
+    [6106, 678, 1696]
     """
     _check_name(name)
-    size, num_fit, num_validation = (
-        _BREAST_CANCER_SPLIT if name == "breast-cancer" else _DIGITS_SPLIT
-    )
+    size, num_fit, num_validation = _split_sizes(name)
     perm = np.random.default_rng(0).permutation(size)
     return {
         "train": perm[: num_fit - num_validation],
         "validation": perm[num_fit - num_validation : num_fit],
         "test": perm[num_fit:],
     }
+
+
+def sample_patches():
+    """The 8480 non-overlapping 8x8 RGB patches of scikit-learn's two bundled photographs.
+
+    `china.jpg` then `flower.jpg` (each 427 x 640, cut to 424 rows), patches in raster order
+    of each photograph, as `BENCHMARKS.md` defines them. The values are those of the JPEG
+    decoder (Pillow) that scikit-learn uses.
+
+    Returns:
+        `(patches, source)`: uint8 `(8480, 8, 8, 3)` and int64 `(8480,)`, the index of the
+        photograph of each patch (0 china, 1 flower).
+
+    Example:
+
+    >>> patches, source = sample_patches()
+    >>> patches.shape, patches.dtype, np.bincount(source).tolist()
+    ((8480, 8, 8, 3), dtype('uint8'), [4240, 4240])
+    """
+    from sklearn.datasets import load_sample_images
+
+    images = load_sample_images().images
+    patches = np.concatenate(
+        [im[:424].reshape(53, 8, 80, 8, 3).swapaxes(1, 2).reshape(-1, 8, 8, 3) for im in images]
+    )
+    source = np.repeat(np.arange(len(images), dtype=np.int64), [53 * 80] * len(images))
+    return patches, source
+
+
+def superres_condition(x):
+    """The `digits-superres` condition: the mean of each 2x2 block, float32 `(N, H/2, W/2, C)`.
+
+    Example:
+
+    >>> superres_condition(np.arange(16).reshape(1, 4, 4, 1))[0, ..., 0]
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]], dtype=float32)
+    """
+    x = np.asarray(x, np.float64)
+    n, h, w, c = x.shape
+    return x.reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4)).astype(np.float32)
+
+
+def grey_condition(x):
+    """The `patches-colorize` condition: `round(0.299 R + 0.587 G + 0.114 B)`, uint8 `(N, H, W, 1)`.
+
+    `np.round` of the float64 sum (round half to even).
+
+    Example:
+
+    >>> grey_condition(np.array([[[[255, 0, 0], [10, 20, 30]]]], np.uint8))[0, 0, :, 0]
+    array([76, 18], dtype=uint8)
+    """
+    x = np.asarray(x, np.float64)
+    grey = np.round(0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2])
+    return grey.astype(np.uint8)[..., None]
 
 
 def load_protocol(name):
@@ -77,9 +182,18 @@ def load_protocol(name):
       float32, shape (N, 64).
     - `"breast-cancer"`: the 30 features standardised by the mean and std of the 455
       train+validation rows, float32, shape (N, 30).
+    - `"patches-rgb"`: 8x8 RGB patches of scikit-learn's two bundled photographs
+      (`sample_patches`), uint8 levels 0..255, shape (N, 8, 8, 3).
+    - `"digits-superres"`: the `digits-17` images, conditioned on the mean of each 2x2 block
+      (`superres_condition`), float32 conditions of shape (N, 4, 4, 1) with values in [0, 16].
+    - `"patches-colorize"`: the `patches-rgb` patches, conditioned on the grey patch
+      `round(0.299 R + 0.587 G + 0.114 B)` (`grey_condition`), uint8 (N, 8, 8, 1), 0..255.
 
-    Digits splits are 1237 train / 200 validation / 360 test; breast cancer is 364 / 91 / 114.
-    The validation split is the tail of the `BENCHMARKS.md` train split.
+    Digits splits are 1237 train / 200 validation / 360 test; breast cancer is 364 / 91 / 114;
+    patches 6106 / 678 / 1696. The validation split is the tail of the `BENCHMARKS.md` train
+    split. Every protocol has class labels per split (`train_labels`, ...; digits: the digit,
+    breast cancer: the diagnosis, patches: the photograph); the conditional ones have
+    `train_condition`, ... as well.
 
     Args:
         name: str, one of `PROTOCOLS`.
@@ -92,43 +206,57 @@ def load_protocol(name):
     >>> data = load_protocol("digits-binary")
     >>> data.train.shape, data.train.dtype, data.num_levels
     ((1237, 8, 8, 1), dtype('uint8'), 2)
+    >>> sr = load_protocol("digits-superres")
+    >>> sr.train_condition.shape, sr.condition_shape
+    ((1237, 4, 4, 1), (4, 4, 1))
     """
     _check_name(name)
-    from sklearn.datasets import load_breast_cancer, load_digits
-
+    idx = protocol_indices(name)
+    extra = {}
     if name == "breast-cancer":
-        raw = load_breast_cancer().data
-        size, num_fit, num_validation = _BREAST_CANCER_SPLIT
-        perm = np.random.default_rng(0).permutation(size)
-        fit, test = raw[perm[:num_fit]], raw[perm[num_fit:]]
-        mean, std = fit.mean(axis=0), fit.std(axis=0)
-        fit = ((fit - mean) / std).astype(np.float32)
-        test = ((test - mean) / std).astype(np.float32)
-        event_shape, num_levels = (30,), None
+        from sklearn.datasets import load_breast_cancer
+
+        source = load_breast_cancer()
+        fit_rows = np.concatenate([idx["train"], idx["validation"]])
+        mean, std = source.data[fit_rows].mean(axis=0), source.data[fit_rows].std(axis=0)
+        x = ((source.data - mean) / std).astype(np.float32)
+        labels, num_classes, event_shape, num_levels = source.target, 2, (30,), None
+    elif name.startswith("patches"):
+        x, labels = sample_patches()
+        num_classes, event_shape, num_levels = 2, (8, 8, 3), 256
+        if name == "patches-colorize":
+            extra = {"condition": grey_condition(x), "condition_shape": (8, 8, 1)}
     else:
-        raw = load_digits().images
-        size, num_fit, num_validation = _DIGITS_SPLIT
-        perm = np.random.default_rng(0).permutation(size)
-        fit, test = raw[perm[:num_fit]], raw[perm[num_fit:]]
+        from sklearn.datasets import load_digits
+
+        source = load_digits()
+        raw, labels, num_classes = source.images, source.target, 10
         if name == "digits-binary":
-            fit, test = [(x >= 8).astype(np.uint8)[..., None] for x in (fit, test)]
-            event_shape, num_levels = (8, 8, 1), 2
-        elif name == "digits-17":
-            fit, test = [x.astype(np.uint8)[..., None] for x in (fit, test)]
-            event_shape, num_levels = (8, 8, 1), 17
-        else:  # digits-dequantized
+            x, event_shape, num_levels = (raw >= 8).astype(np.uint8)[..., None], (8, 8, 1), 2
+        elif name == "digits-dequantized":
+            # u is drawn for train+validation, then test, in the permuted order (BENCHMARKS.md)
+            size, num_fit, _ = _DIGITS_SPLIT
             rng = np.random.default_rng(1)
-            u_fit = rng.random((num_fit, 64))
-            u_test = rng.random((size - num_fit, 64))
-            fit = ((fit.reshape(-1, 64) + u_fit) / 17).astype(np.float32)
-            test = ((test.reshape(-1, 64) + u_test) / 17).astype(np.float32)
-            event_shape, num_levels = (64,), None
-    num_train = num_fit - num_validation
+            u_fit, u_test = rng.random((num_fit, 64)), rng.random((size - num_fit, 64))
+            perm = np.concatenate([idx["train"], idx["validation"], idx["test"]])
+            u = np.empty((size, 64))
+            u[perm] = np.concatenate([u_fit, u_test])
+            x, event_shape, num_levels = ((raw.reshape(-1, 64) + u) / 17).astype(np.float32), (64,), None
+        else:  # digits-17, digits-superres
+            x, event_shape, num_levels = raw.astype(np.uint8)[..., None], (8, 8, 1), 17
+            if name == "digits-superres":
+                extra = {"condition": superres_condition(x), "condition_shape": (4, 4, 1)}
+    fields = {}
+    for split in _SPLITS:
+        fields[split] = x[idx[split]]
+        fields[f"{split}_labels"] = np.asarray(labels[idx[split]], np.int64)
+        if extra:
+            fields[f"{split}_condition"] = extra["condition"][idx[split]]
     return ProtocolData(
         name=name,
-        train=fit[:num_train],
-        validation=fit[num_train:],
-        test=test,
         event_shape=event_shape,
         num_levels=num_levels,
+        num_classes=num_classes,
+        condition_shape=extra.get("condition_shape"),
+        **fields,
     )

@@ -68,42 +68,102 @@ class DistributionHead:
             return x
         return x / float(self.num_levels - 1)
 
-    def check_values(self, x, name="x"):
+    def check_values(self, x, name="x", where=""):
         """Raise `ValueError` unless the NumPy array `x` lies in the support of this head.
 
         Discrete heads take integer, boolean or integer-valued float arrays with values
         in `0..num_levels-1`; real-valued heads take finite float arrays. Nothing is cast.
+        The message names the argument (`name`), the first bad value, where it was found
+        (`where`, e.g. `" in batch 3 of the dataset"`) and how to fix the data.
         """
         x = np.asarray(x)
         kind = x.dtype.kind
         if self.num_levels is None:
             if kind != "f":
-                raise ValueError(
-                    f"`{name}` must be a float array for a real-valued `{type(self).__name__}` head "
-                    f"(dequantize integer data first). Received: dtype={x.dtype}"
-                )
+                raise ValueError(self.value_message("dtype", name, x.dtype, where))
             if not np.all(np.isfinite(x)):
-                raise ValueError(f"`{name}` contains NaN or inf values.")
+                raise ValueError(self.value_message("nonfinite", name, _first(x, ~np.isfinite(x)), where))
             return
         if kind not in "biuf":
-            raise ValueError(
-                f"`{name}` must hold integer levels 0..{self.num_levels - 1}. Received: dtype={x.dtype}"
-            )
+            raise ValueError(self.value_message("dtype", name, x.dtype, where))
         if kind == "f":
             if not np.all(np.isfinite(x)):
-                raise ValueError(f"`{name}` contains NaN or inf values.")
+                raise ValueError(self.value_message("nonfinite", name, _first(x, ~np.isfinite(x)), where))
             if not np.all(x == np.round(x)):
-                bad = x[x != np.round(x)].ravel()[0]
-                raise ValueError(
-                    f"`{name}` must hold integer levels 0..{self.num_levels - 1}; "
-                    f"it holds non-integer values. Received a value of {bad}"
-                )
+                raise ValueError(self.value_message("fraction", name, _first(x, x != np.round(x)), where))
         if x.size and (x.min() < 0 or x.max() > self.num_levels - 1):
-            bad = x.min() if x.min() < 0 else x.max()
             raise ValueError(
-                f"`{name}` values must lie in 0..{self.num_levels - 1} for `{type(self).__name__}` "
-                f"with {self.num_levels} levels. Received a value of {bad}"
+                self.value_message("range", name, _first(x, (x < 0) | (x > self.num_levels - 1)), where)
             )
+
+    def value_message(self, problem, name="x", value="{}", where=""):
+        """The message of a value outside the support, with the fix; shared by the eager
+        checks (`check_values`) and the checks inside `tf.data` pipelines (where `value`
+        stays the `"{}"` placeholder of `tf.strings.format`).
+
+        Args:
+            problem: str. `"dtype"` (a dtype the head does not take; `value` is the dtype),
+                `"nonfinite"` (NaN or inf), `"fraction"` (a non-integer value for a discrete
+                head) or `"range"` (a level outside `0..num_levels - 1`).
+            name: str. The argument that holds the value.
+            value: the bad value (or dtype), printed as it is.
+            where: str. Appended after the value, e.g. `" in batch 3 of the dataset"`.
+        """
+        head = type(self).__name__
+        if self.num_levels is None:
+            if problem == "dtype":
+                return (
+                    f"`{name}` must be a float array for a real-valued `{head}` head. Received: dtype={value}{where}. "
+                    "Integer levels are for discrete heads (`distribution='categorical'` with `num_levels=`); "
+                    "to model them with real values, dequantize them first: "
+                    "`keras_ar.data.dequantize(x, num_levels, seed)`."
+                )
+            return f"`{name}` contains NaN or inf values. Received a value of {value}{where}."
+        levels = f"0..{self.num_levels - 1}"
+        binary = self.num_levels == 2
+        if problem == "dtype":
+            return f"`{name}` must hold integer levels {levels}. Received: dtype={value}{where}."
+        if problem == "nonfinite":
+            return f"`{name}` contains NaN or inf values. Received a value of {value}{where}."
+        if problem == "fraction":
+            if binary:
+                fix = (
+                    f"A binary `{head}` model takes values 0 and 1: binarize grey values in [0, 1] first, "
+                    "with `keras_ar.data.binarize(x, threshold=0.5)` or `keras_ar.data.dynamic_binarize(x, seed)` "
+                    "(or `keras_ar.data.image_dataset(images, binarize='fixed')`, or `'dynamic'`)."
+                )
+            else:
+                fix = (
+                    f"Values in [0, 1] look like normalised intensities: a {self.num_levels}-level model takes "
+                    f"integer levels. Quantize them with `keras_ar.data.quantize(x, num_levels={self.num_levels}, "
+                    f"max_value=1.0)` (or `keras_ar.data.image_dataset(images, num_levels={self.num_levels})`), "
+                    "or use a real-valued head (`distribution='gaussian_mixture'`)."
+                )
+            return (
+                f"`{name}` must hold integer levels {levels}; it holds non-integer values. "
+                f"Received a value of {value}{where}. {fix}"
+            )
+        if problem == "range":
+            if binary:
+                fix = (
+                    f"A binary `{head}` model takes values 0 and 1: binarize your data first, e.g. 8-bit images "
+                    "(0..255) with `keras_ar.data.binarize(x, threshold=128)`, or "
+                    "`keras_ar.data.image_dataset(images, binarize='fixed')` (or `'dynamic'`); the bundled "
+                    "binary digits are `keras_ar.data.load_protocol('digits-binary')`. For more levels use "
+                    "`distribution='categorical'` with `num_levels=`."
+                )
+            else:
+                fix = (
+                    "Build the model with `num_levels=` the number of levels of your data (256 for 8-bit images), "
+                    f"or quantize the data to {self.num_levels} levels: "
+                    f"`keras_ar.data.quantize(x, num_levels={self.num_levels}, max_value=255)` "
+                    f"(or `keras_ar.data.image_dataset(images, num_levels={self.num_levels})`)."
+                )
+            return (
+                f"`{name}` values must lie in {levels} for `{head}` with {self.num_levels} levels. "
+                f"Received a value of {value}{where}. {fix}"
+            )
+        raise ValueError(f"Unknown problem {problem!r}")
 
     def get_config(self):
         return {}
@@ -120,3 +180,8 @@ class DistributionHead:
 def check_temperature(temperature):
     if isinstance(temperature, (int, float)) and not temperature > 0:
         raise ValueError(f"`temperature` must be > 0. Received: temperature={temperature}")
+
+
+def _first(x, bad):
+    """The first element of `x` where `bad` is true (NumPy)."""
+    return x[bad].ravel()[0]

@@ -12,6 +12,8 @@ import math
 import keras
 import tensorflow as tf
 
+from keras_ar.utils.compile import tf_xla_function
+
 # model.sample maps an int seed s to s % (2**31 - 1); served seeds are mapped the same way.
 SEED_MODULUS = 2**31 - 1
 
@@ -103,6 +105,12 @@ class _Endpoints:
         self.use_cache = bool(use_cache)
         self.event_shape = tuple(model.event_shape)
         self.conditional = bool(model.condition_size)
+        # XLA-compiled like `model.sample`, so that a seed draws the same numbers (see tf_xla_function)
+        self._engine = tf_xla_function(
+            lambda vector, known, mask, seed, temperature: model._sample_tensors(
+                vector, known, mask, seed, temperature, use_cache=self.use_cache
+            )
+        )
 
     # ------------------------------------------------------------------ signatures
     def specs(self, names):
@@ -200,7 +208,7 @@ class _Endpoints:
         n = tf.shape(known)[0]
         vector = None if condition is None else self.model._condition_vector(self._repeat(condition, n))
         seed = served_seed(seed)
-        out = self.model._sample_tensors(vector, known, known_mask, seed, temperature, use_cache=self.use_cache)
+        out = self._engine(vector, known, known_mask, seed, temperature)
         out = tf.convert_to_tensor(out)
         return tf.cast(out, tf.int32) if self.head.is_discrete else tf.cast(out, tf.float32)
 

@@ -1,16 +1,25 @@
 """The base of every keras_ar model: loss, metrics, log-likelihoods, samplers, TFP views."""
 
+import contextlib
+import itertools
 import math
 import numbers
+import types
+import warnings
 
 import keras
 import numpy as np
 from keras import ops
 
 from keras_ar import distributions
+from keras_ar.utils.checks import BatchChecker
+from keras_ar.utils.checks import batch_where
 from keras_ar.utils.checks import check_condition
 from keras_ar.utils.checks import check_event
 from keras_ar.utils.checks import concrete
+from keras_ar.utils.checks import input_error
+from keras_ar.utils.checks import tf_batch_check
+from keras_ar.utils.checks import unpack_inputs
 from keras_ar.utils.compile import clear_compiled
 from keras_ar.utils.compile import compiled_method
 from keras_ar.utils.random import resolve_seed
@@ -204,29 +213,42 @@ class AutoregressiveModel(keras.Model):
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
         """`keras.Model.fit` on `x`, `(x, condition)` or `{"x", "condition"}` data; compiles if needed.
 
-        With arrays, `y` (if given) is taken as the condition.
+        `x` is what Keras takes: arrays (then `y`, if given, is the condition), a
+        `tf.data.Dataset`, a Python generator or a `keras.utils.PyDataset`, each yielding
+        batches of `x`, `(x, condition)` or dicts. Every batch is checked (values in the
+        head's support, finite, shapes, labels): a bad value in any batch raises a
+        `ValueError` that names it, its batch and the fix, instead of training to a NaN
+        loss. A dataset of single examples (not batched) is batched for you, with
+        `batch_size` (default 32) and a warning.
         """
         if not self.compiled:
             self.compile()
-        if _is_dataset(x):
-            kwargs.setdefault("shuffle", False)  # a dataset shuffles itself; Keras would only warn
-        x, y = self._prepare_data(x, y, "x")
+        if _is_dataset(x) or isinstance(x, types.GeneratorType):
+            kwargs.setdefault("shuffle", False)  # a dataset or generator shuffles itself; Keras would only warn
+        batch_size = kwargs.get("batch_size")
+        x, y = self._prepare_data(x, y, "x", kwargs)
         if validation_data is not None:
-            data = self._prepare_data(validation_data, None, "validation_data")[0]
-            validation_data = data if _is_dataset(data) else (data,)  # a 1-tuple: Keras sees no `y`
-        return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+            data = self._prepare_data(validation_data, None, "validation_data", {"batch_size": batch_size})[0]
+            validation_data = data if _is_streamed(data) else (data,)  # a 1-tuple: Keras sees no `y`
+        if keras.backend.backend() == "jax" and not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)  # as Keras would; now `_input_errors` can keep them
+        with _input_errors(self):
+            return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        """`keras.Model.evaluate`: loss (nats per example) and `bits_per_dim`."""
+        """`keras.Model.evaluate`: loss (nats per example) and `bits_per_dim`; data as in `fit`."""
         if not self.compiled:
             self.compile()
-        x, y = self._prepare_data(x, y, "x")
-        return super().evaluate(x, y, *args, **kwargs)
+        if not kwargs.get("_use_cached_eval_dataset"):  # else: `fit`'s validation, prepared there
+            x, y = self._prepare_data(x, y, "x", kwargs)
+        with _input_errors(self):
+            return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
-        """`keras.Model.predict`: the head parameters of every example (teacher-forced)."""
-        x, _ = self._prepare_data(x, None, "x")
-        return super().predict(x, *args, **kwargs)
+        """`keras.Model.predict`: the head parameters of every example (teacher-forced); data as in `fit`."""
+        x, _ = self._prepare_data(x, None, "x", kwargs)
+        with _input_errors(self):
+            return super().predict(x, *args, **kwargs)
 
     def get_config(self):
         config = super().get_config()
@@ -476,20 +498,7 @@ class AutoregressiveModel(keras.Model):
     # ------------------------------------------------------------------ input handling
     @staticmethod
     def _unpack(inputs, condition):
-        if isinstance(inputs, dict):
-            unknown = set(inputs) - {"x", "condition"}
-            if "x" not in inputs or unknown:
-                raise ValueError(
-                    f"Dict inputs must have the key 'x' and optionally 'condition'. Received keys: {sorted(inputs)}"
-                )
-            return inputs["x"], inputs.get("condition", condition)
-        if isinstance(inputs, (tuple, list)):
-            if len(inputs) == 1:
-                return inputs[0], condition
-            if len(inputs) == 2:
-                return inputs[0], inputs[1]
-            raise ValueError(f"Inputs must be x, (x, condition) or a dict. Received a sequence of {len(inputs)}")
-        return inputs, condition
+        return unpack_inputs(inputs, condition)
 
     def _condition_vector(self, condition):
         if condition is None or not self.condition_size:
@@ -499,12 +508,12 @@ class AutoregressiveModel(keras.Model):
             return ops.one_hot(ops.cast(ops.reshape(condition, (-1,)), "int32"), self.num_classes)
         return ops.reshape(ops.cast(condition, "float32"), (-1, self.condition_size))
 
-    def _checked(self, x, condition):
+    def _checked(self, x, condition, name="x", where=""):
         """Unpack and check `x` and `condition` at the door; tensors ready for `self(...)`."""
         x, condition = self._unpack(x, condition)
-        values = check_event(x, self.event_shape, self.head)
+        values = check_event(x, self.event_shape, self.head, name=name, where=where)
         batch = None if values is None else values.shape[0]
-        cvalues = check_condition(condition, self.num_classes, self.condition_shape, batch)
+        cvalues = check_condition(condition, self.num_classes, self.condition_shape, batch, where=where)
         if values is not None:
             x = values if values.dtype.kind == "f" else values.astype("float32")
         if cvalues is not None:
@@ -558,18 +567,43 @@ class AutoregressiveModel(keras.Model):
         values = np.where(mask, known, 0).astype("float32")
         return ops.convert_to_tensor(values), ops.convert_to_tensor(mask.astype("float32"))
 
-    def _prepare_data(self, x, y, name):
-        """Check data for fit/evaluate and pack conditions so Keras passes them to `call`."""
-        if _is_dataset(x):
+    def _prepare_data(self, x, y, name, kwargs):
+        """Check data for fit/evaluate/predict and pack conditions so Keras passes them to `call`.
+
+        Arrays are checked whole. Streams are checked on every batch: a `tf.data` dataset
+        gets graph assertions in its pipeline (`tf_batch_check`), a generator or `PyDataset`
+        is wrapped to check each batch in Python (`BatchChecker`); the first batch is checked
+        here, so an empty stream or a wrong shape or dtype fails before training starts.
+        Every element is packed as a 1-tuple `(x,)` or `((x, condition),)`, so Keras sees no `y`.
+        `kwargs` are the Keras keyword arguments: `batch_size` batches an unbatched dataset.
+        """
+        checker = BatchChecker(self.head, self.event_shape, self.num_classes, self.condition_shape)
+        if _is_dataset(x) or isinstance(x, (types.GeneratorType, keras.utils.PyDataset)):
             if y is not None:
-                raise ValueError(f"With a dataset, pass no `y`. Received: y of type {type(y).__name__}")
+                raise ValueError(
+                    f"With a {_kind(x)}, pass no `y`: yield `(x, condition)` instead. Received: y of type {type(y).__name__}"
+                )
+        if _is_dataset(x):
+            x = self._batched(x, name, kwargs)
             card = int(x.cardinality())
             first = next(iter(x.take(1)), None) if card != 0 else None
             if first is None:
                 raise ValueError(f"`{name}` is an empty dataset: it yields no batch.")
             fx, fc = self._unpack(_as_tuple_or_dict(first), None)
-            self._checked(fx, fc)
-            return x.map(_pack_element), None
+            self._checked(fx, fc, name=name, where=batch_where(name, 0))
+            check = tf_batch_check(self.head, self.event_shape, self.num_classes, self.condition_shape, name)
+            return x.enumerate().map(lambda index, element: _pack_element(check(index, element))), None
+        if isinstance(x, types.GeneratorType):
+            first = next(x, _EMPTY)
+            if first is _EMPTY:
+                raise ValueError(f"`{name}` is an empty generator: it yields no batch.")
+            checker(first, batch_where(name, 0), marked=False)
+            return _checked_generator(itertools.chain([first], x), checker, name), None
+        if isinstance(x, keras.utils.PyDataset):
+            if _num_batches(x) == 0:
+                raise ValueError(f"`{name}` is an empty PyDataset: it holds no batch.")
+            checker(x[0], f" in `{name}[0]`", marked=False)
+            return _CheckedPyDataset(x, checker, name), None
         if x is None:
             raise ValueError(f"`{name}` must be given. Received: {name}=None")
         if y is not None:
@@ -577,8 +611,24 @@ class AutoregressiveModel(keras.Model):
         fx, fc = self._unpack(x, None)
         if len(fx) == 0:
             raise ValueError(f"`{name}` is empty: it holds no example. Received: shape={np.shape(fx)}")
-        self._checked(fx, fc)
+        self._checked(fx, fc, name=name)
         return ((fx, fc) if fc is not None else fx), None
+
+    def _batched(self, ds, name, kwargs):
+        """`ds`, or `ds.batch(batch_size)` with a warning when its elements are single examples."""
+        spec = ds.element_spec
+        spec = spec.get("x") if isinstance(spec, dict) else (spec[0] if isinstance(spec, tuple) and spec else spec)
+        shape = getattr(spec, "shape", None)
+        if shape is None or shape.rank != len(self.event_shape) or not shape.is_compatible_with(self.event_shape):
+            return ds  # batched (or of another shape: the first batch's check says so)
+        batch_size = kwargs.pop("batch_size", None) or 32
+        warnings.warn(
+            f"`{name}` is a dataset of single examples (each of shape {tuple(spec.shape)}, the shape of one "
+            f"example): batching it for you with `{name}.batch({batch_size})` (`batch_size={batch_size}`). "
+            "Batch it yourself to choose, e.g. `ds.batch(64).prefetch(tf.data.AUTOTUNE)`.",
+            stacklevel=4,
+        )
+        return ds.batch(batch_size)
 
 
 def _sample_and_cast(use_cache):
@@ -595,12 +645,106 @@ def _is_dataset(x):
     return hasattr(x, "element_spec") and hasattr(x, "map") and hasattr(x, "cardinality")
 
 
+def _is_streamed(x):
+    return _is_dataset(x) or isinstance(x, (types.GeneratorType, keras.utils.PyDataset))
+
+
+def _kind(x):
+    if _is_dataset(x):
+        return "dataset"
+    return "generator" if isinstance(x, types.GeneratorType) else "PyDataset"
+
+
 def _as_tuple_or_dict(element):
     return element if isinstance(element, (tuple, dict)) else (element,)
 
 
 def _pack_element(*element):
-    """Dataset element `x`, `(x, condition)` or a dict -> a 1-tuple, so Keras sees no `y`."""
+    """Element `x`, `(x, condition)` or a dict -> a 1-tuple, so Keras sees no `y`."""
     if len(element) == 1:
-        return (element[0],)
+        element = element[0]
+        if isinstance(element, list):
+            element = tuple(element)
+        if not isinstance(element, tuple):
+            return (element,)
+        if len(element) == 1:
+            return (element[0],)
     return (tuple(element),)
+
+
+_EMPTY = object()
+
+
+def _num_batches(dataset):
+    try:
+        return dataset.num_batches
+    except NotImplementedError:  # an infinite PyDataset without `num_batches`
+        return None
+
+
+def _checked_generator(batches, checker, name):
+    """Yield every batch of `batches`, checked and packed for Keras (which takes tuples only)."""
+    for index, element in enumerate(batches):
+        yield _pack_element(checker(element, batch_where(name, index)))
+
+
+class _CheckedPyDataset(keras.utils.PyDataset):
+    """A `PyDataset` whose batches are checked and packed; the wrapped one's workers, queue,
+    length and epoch hooks are kept."""
+
+    def __init__(self, dataset, checker, name):
+        super().__init__(
+            workers=dataset.workers,
+            use_multiprocessing=dataset.use_multiprocessing,
+            max_queue_size=dataset.max_queue_size,
+        )
+        self.dataset, self.checker, self.name = dataset, checker, name
+
+    def __getitem__(self, index):
+        return _pack_element(self.checker(self.dataset[index], f" in `{self.name}[{index}]`"))
+
+    @property
+    def num_batches(self):
+        return _num_batches(self.dataset)
+
+    def on_epoch_begin(self):
+        self.dataset.on_epoch_begin()
+
+    def on_epoch_end(self):
+        self.dataset.on_epoch_end()
+
+
+@contextlib.contextmanager
+def _input_errors(model):
+    """Raise a per-batch input check's error as the `ValueError` it carries (unwrapped from TF's).
+
+    On JAX, Keras detaches the variables' values while `fit` / `evaluate` / `predict` run
+    (the state goes through a stateless function) and attaches them again when they end
+    normally; an error raised by a batch in between would leave the model without weights.
+    Here the state of the last step is attached again (or, if no step ran, the values from
+    before the call), so the model stays usable after the error.
+    """
+    saved = _jax_values(model)
+    try:
+        yield
+    except BaseException as e:
+        if saved:
+            model.jax_state_sync()  # the state after the last step that ran, if one did
+            for variable, value in saved:  # else the values from before (not donated: no step ran)
+                if variable._value is None:
+                    variable._value = value
+        error = input_error(e) if isinstance(e, Exception) else None
+        if error is None:
+            raise
+        raise error from None
+
+
+def _jax_values(model):
+    """(variable, value) of every model, optimizer and metric variable, on the JAX backend."""
+    if keras.backend.backend() != "jax":
+        return []
+    variables = list(model.variables) + list(model.metrics_variables)
+    if getattr(model, "optimizer", None) is not None and model.optimizer.built:
+        variables += list(model.optimizer.variables)
+    unique = {id(v): v for v in variables}
+    return [(v, v._value) for v in unique.values() if v._value is not None]

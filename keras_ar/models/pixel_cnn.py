@@ -39,8 +39,11 @@ class PixelCNN(AutoregressiveModel):
             (coupled for RGB) or `"gaussian_mixture"` (real values, fed unscaled).
         num_levels: int. Levels of a categorical or logistic mixture head.
         num_components: int. Components of a mixture head.
-        filters: int. Channels of the residual stream (a multiple of 3 for RGB with a
-            per-channel head). Defaults to 64.
+        filters: int or None. Channels of the residual stream (a multiple of 3 for RGB with a
+            per-channel head, which splits them into one group per colour). None (default)
+            means 64, and 96 (32 per colour) for RGB images with a per-channel head
+            (`"bernoulli"`, `"categorical"`), so the defaults build for every image shape;
+            `get_config` holds the value used.
         num_residual_blocks: int. Defaults to 5.
         kernel_size: odd int. Kernel of the mask-B convolution in each block. Defaults to 3.
         first_kernel_size: odd int. Kernel of the mask-A input convolution. Defaults to 7.
@@ -73,7 +76,7 @@ class PixelCNN(AutoregressiveModel):
         distribution="bernoulli",
         num_levels=None,
         num_components=None,
-        filters=64,
+        filters=None,
         num_residual_blocks=5,
         kernel_size=3,
         first_kernel_size=7,
@@ -91,6 +94,8 @@ class PixelCNN(AutoregressiveModel):
                 f"Received: input_shape={self.event_shape}"
             )
         color = 3 if self.event_shape[-1] == 3 and self.head.event_size == 1 else 1
+        if filters is None:
+            filters = 96 if color == 3 else 64
         _check_int(filters, "filters", minimum=1)
         _check_int(num_residual_blocks, "num_residual_blocks", minimum=0)
         for value, name in ((kernel_size, "kernel_size"), (first_kernel_size, "first_kernel_size")):

@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_ar.data import digits_dataset, image_dataset, load_protocol, make_dataset
+from keras_ar.data import (
+    digits_dataset,
+    image_dataset,
+    load_image_folder,
+    load_protocol,
+    make_dataset,
+    protocol_dataset,
+    tfds_source,
+)
 
 
 def _epochs(ds, n=2):
@@ -127,6 +135,7 @@ def test_image_dataset_tfds_name_offline(monkeypatch):
         return tf.data.Dataset.from_tensor_slices({"image": images, "label": np.arange(4)})
 
     monkeypatch.setattr(tfds, "load", fake_load)
+    monkeypatch.setattr(tfds_source, "network_reachable", lambda: True)  # as if online
     ds = image_dataset("mnist", "test", binarize="fixed", with_labels=True, data_dir="/d")
     (x, y), = list(ds)
     assert calls == [("mnist", "test", "/d")]
@@ -146,3 +155,71 @@ def test_digits_dataset():
     assert next(iter(digits_dataset("breast-cancer", "validation", batch_size=8))).shape == (8, 30)
     with pytest.raises(ValueError, match="split='valid'"):
         digits_dataset("digits-17", "valid")
+
+
+def test_digits_dataset_labels_and_conditions():
+    data = load_protocol("digits-17")
+    x, y = _epochs(digits_dataset(data, "test", batch_size=100, labels=True), 1)[0]
+    np.testing.assert_array_equal(x, data.test)
+    np.testing.assert_array_equal(y, data.test_labels)
+    x, y = _epochs(digits_dataset("digits-binary", "train", batch_size=512, labels=True, seed=2), 1)[0]
+    binary = load_protocol("digits-binary")
+    assert (x != binary.train).any()  # shuffled, and together: every pair is a pair of the split
+    pairs = {(image.tobytes(), label) for image, label in zip(binary.train, binary.train_labels)}
+    assert all((image.tobytes(), label) in pairs for image, label in zip(x, y))
+    sr = load_protocol("digits-superres")
+    x, c = _epochs(protocol_dataset(sr, "validation", batch_size=64), 1)[0]
+    np.testing.assert_array_equal(x, sr.validation)
+    np.testing.assert_array_equal(c, sr.validation_condition)
+    assert c.dtype == np.float32 and c.shape == (200, 4, 4, 1)
+    x, c = next(iter(protocol_dataset("patches-colorize", "test", batch_size=5)))
+    assert x.shape == (5, 8, 8, 3) and c.shape == (5, 8, 8, 1) and c.dtype == tf.uint8
+    with pytest.raises(ValueError, match="conditional protocol"):
+        digits_dataset("digits-superres", "train", labels=True)
+    with pytest.raises(ValueError, match="labels='yes'"):
+        digits_dataset("digits-17", "train", labels="yes")
+    assert protocol_dataset is digits_dataset
+
+
+def test_image_dataset_from_npy_file_and_folder(tmp_path, images):
+    from PIL import Image
+
+    np.save(tmp_path / "images.npy", images)
+    raw = _epochs(image_dataset(str(tmp_path / "images.npy"), split="test"), 1)[0]
+    np.testing.assert_array_equal(raw[..., 0], images)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for i, image in enumerate(images[:3]):
+        Image.fromarray(image).save(folder / f"{i}.png")
+    np.testing.assert_array_equal(load_image_folder(str(folder))[..., 0], images[:3])
+    binary = _epochs(image_dataset(folder, split="test", binarize="fixed"), 1)[0]
+    np.testing.assert_array_equal(binary[..., 0], images[:3] >= 128)
+    Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(folder / "9.png")
+    with pytest.raises(ValueError, match="same size"):
+        load_image_folder(str(folder))
+    with pytest.raises(FileNotFoundError, match="missing.npy"):
+        image_dataset(str(tmp_path / "missing.npy"))
+
+
+def test_tfds_name_without_network_fails_at_once(monkeypatch, tmp_path):
+    import time
+
+    import tensorflow_datasets as tfds
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("tfds.load must not be reached without a network")
+
+    monkeypatch.setattr(tfds, "load", no_load)
+    monkeypatch.setattr(tfds_source, "network_reachable", lambda: False)
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    start = time.perf_counter()
+    with pytest.raises(ConnectionError) as info:
+        image_dataset("mnist", binarize="fixed")
+    assert time.perf_counter() - start < 2.0
+    message = str(info.value)
+    assert message.startswith("no network: ") and "'mnist'" in message and str(tmp_path) in message
+    for alternative in ("folder", ".npy", "load_protocol('digits-17')"):
+        assert alternative in message
+    # downloaded data needs no network
+    (tmp_path / "mnist").mkdir()
+    tfds_source.check_tfds_available("mnist:3.0.1")

@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.datasets import load_breast_cancer, load_digits, load_sample_images
 
 from keras_ar.data import PROTOCOLS, ProtocolData, load_protocol, protocol_indices
 
-SIZES = {"digits": (1237, 200, 360), "breast-cancer": (364, 91, 114)}
+SIZES = {"digits": (1237, 200, 360), "breast-cancer": (364, 91, 114), "patches": (6106, 678, 1696)}
+SPLITS = ("train", "validation", "test")
 
 
 @pytest.fixture(scope="module")
@@ -13,7 +14,18 @@ def raw_digits():
 
 
 def _sizes(name):
-    return SIZES["breast-cancer" if name == "breast-cancer" else "digits"]
+    if name == "breast-cancer":
+        return SIZES[name]
+    return SIZES["patches" if name.startswith("patches") else "digits"]
+
+
+@pytest.fixture(scope="module")
+def patches():
+    """The patches exactly as the recipe of BENCHMARKS.md writes them."""
+    imgs = load_sample_images().images
+    return np.concatenate(
+        [im[:424].reshape(53, 8, 80, 8, 3).swapaxes(1, 2).reshape(-1, 8, 8, 3) for im in imgs]
+    )
 
 
 def test_permutation_is_the_documented_one():
@@ -46,6 +58,73 @@ def test_shapes_dtypes_levels(name):
         assert data.train.dtype == np.uint8
         values = np.concatenate([data.train.ravel(), data.validation.ravel(), data.test.ravel()])
         assert values.min() == 0 and values.max() == data.num_levels - 1
+    for split, size in zip(SPLITS, _sizes(name)):  # labels for every split
+        labels = getattr(data, f"{split}_labels")
+        assert labels.shape == (size,) and labels.dtype == np.int64
+        assert 0 <= labels.min() and labels.max() == data.num_classes - 1
+        condition = getattr(data, f"{split}_condition")
+        if data.is_conditional:
+            assert condition.shape == (size,) + data.condition_shape
+        else:
+            assert condition is None and data.condition_shape is None
+
+
+def test_digit_labels_follow_the_indices():
+    target = load_digits().target
+    for name in ("digits-binary", "digits-17", "digits-dequantized", "digits-superres"):
+        data, idx = load_protocol(name), protocol_indices(name)
+        for split in SPLITS:
+            np.testing.assert_array_equal(getattr(data, f"{split}_labels"), target[idx[split]])
+    np.testing.assert_array_equal(load_protocol("digits-17").train_labels[:8], [6, 6, 6, 2, 5, 6, 6, 2])
+    cancer = load_protocol("breast-cancer")
+    np.testing.assert_array_equal(cancer.test_labels, load_breast_cancer().target[protocol_indices("breast-cancer")["test"]])
+
+
+def test_patches_rgb_is_the_documented_split(patches):
+    data = load_protocol("patches-rgb")
+    assert patches.shape == (8480, 8, 8, 3)
+    perm = np.random.default_rng(0).permutation(len(patches))
+    train, test = patches[perm[:6784]], patches[perm[6784:]]
+    np.testing.assert_array_equal(data.train, train[:-678])
+    np.testing.assert_array_equal(data.validation, train[-678:])
+    np.testing.assert_array_equal(data.test, test)
+    assert (data.event_shape, data.num_levels, data.num_classes) == ((8, 8, 3), 256, 2)
+    # first values (they pin the JPEG decoding of scikit-learn's photographs too)
+    np.testing.assert_array_equal(perm[:3], [1118, 6813, 1264])
+    np.testing.assert_array_equal(data.train[0, 0, :2], [[247, 248, 253], [247, 248, 253]])
+    np.testing.assert_array_equal(data.validation[-1, 0, 0], [0, 96, 85])
+    np.testing.assert_array_equal(data.test[0, 0, :2], [[229, 195, 149], [232, 198, 153]])
+    # labels: the photograph of each patch (china.jpg 0, flower.jpg 1)
+    np.testing.assert_array_equal(data.test_labels, (perm[6784:] >= 4240).astype(int))
+
+
+def test_digits_superres_condition_is_the_mean_of_each_2x2_block(raw_digits):
+    data, base = load_protocol("digits-superres"), load_protocol("digits-17")
+    assert data.condition_shape == (4, 4, 1) and data.event_shape == (8, 8, 1) and data.num_levels == 17
+    for split in SPLITS:
+        x = getattr(data, split)
+        np.testing.assert_array_equal(x, getattr(base, split))
+        condition = getattr(data, f"{split}_condition")
+        assert condition.dtype == np.float32
+        expected = x[..., 0].astype(float).reshape(-1, 4, 2, 4, 2).mean(axis=(2, 4))
+        np.testing.assert_array_equal(condition[..., 0], expected)
+    np.testing.assert_array_equal(data.test[0, :2, :, 0], [[0, 0, 4, 11, 15, 8, 0, 0], [0, 0, 13, 16, 11, 13, 7, 0]])
+    np.testing.assert_array_equal(data.test_condition[0, 0, :, 0], [0.0, 11.0, 11.75, 1.75])
+
+
+def test_patches_colorize_condition_is_the_grey_patch():
+    data, base = load_protocol("patches-colorize"), load_protocol("patches-rgb")
+    assert data.condition_shape == (8, 8, 1) and data.event_shape == (8, 8, 3)
+    for split in SPLITS:
+        x = getattr(data, split)
+        np.testing.assert_array_equal(x, getattr(base, split))
+        condition = getattr(data, f"{split}_condition")
+        assert condition.dtype == np.uint8
+        x = x.astype(float)
+        expected = np.round(0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2])
+        np.testing.assert_array_equal(condition[..., 0], expected)
+    np.testing.assert_array_equal(data.train_condition[0, 0, :4, 0], [248, 248, 249, 249])
+    np.testing.assert_array_equal(data.test_condition[0, 0, :3, 0], [200, 203, 201])
 
 
 def test_digit_values_follow_the_indices(raw_digits):

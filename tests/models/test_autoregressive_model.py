@@ -27,7 +27,7 @@ def test_log_prob_is_sum_of_conditionals_and_loss_is_nats_per_example():
 
 
 def test_fit_accepts_tuples_dicts_and_arrays_with_conditions():
-    import tensorflow as tf
+    tf = pytest.importorskip("tensorflow")
 
     x, c = _data(), np.arange(48) % 3
     model = FVSBN(input_shape=(4,), num_classes=3)
@@ -42,7 +42,7 @@ def test_fit_accepts_tuples_dicts_and_arrays_with_conditions():
 
 
 def test_empty_and_bad_datasets_raise_value_error():
-    import tensorflow as tf
+    tf = pytest.importorskip("tensorflow")
 
     model = FVSBN(input_shape=(4,))
     with pytest.raises(ValueError, match="empty"):
@@ -132,13 +132,124 @@ def test_validation_data_and_predict_keep_the_condition():
     np.testing.assert_allclose(params, helpers.to_np(model(x, condition=c)), atol=1e-6)
 
 
-def test_out_of_support_values_after_the_first_batch_make_the_loss_nan():
-    import tensorflow as tf
+def _batches(x, size=16):
+    return [x[i : i + size] for i in range(0, len(x), size)]
 
-    x = np.concatenate([_data(16), np.full((16, 4), 3)])  # the second batch is out of support
+
+def _third_batch_bad(value=2, dtype="int32"):
+    x = _data(48).astype(dtype)
+    x[40, 1] = value  # in the 3rd batch of 16
+    return x
+
+
+def test_a_bad_value_in_any_dataset_batch_raises_naming_value_batch_and_fix():
+    tf = pytest.importorskip("tensorflow")
+
     model = FVSBN(input_shape=(4,))
-    history = model.fit(tf.data.Dataset.from_tensor_slices(x).batch(16), epochs=1, verbose=0)
-    assert np.isnan(history.history["loss"][0])
+    ds = tf.data.Dataset.from_tensor_slices(_third_batch_bad()).batch(16)
+    with pytest.raises(ValueError, match=r"Received a value of 2 in batch 3 .*binarize") as info:
+        model.fit(ds, epochs=1, verbose=0)
+    assert "<keras_ar>" not in str(info.value) and "\\" not in str(info.value)
+    with pytest.raises(ValueError, match="in batch 3"):
+        model.evaluate(ds, verbose=0)
+    good = tf.data.Dataset.from_tensor_slices(_data(48)).batch(16)
+    with pytest.raises(ValueError, match="batch 3 .* of `validation_data`"):
+        model.fit(good, epochs=1, verbose=0, validation_data=ds)
+    assert np.isfinite(model.evaluate(good, verbose=0)[0])  # the model is still whole (JAX detaches weights)
+    # NaN in a later batch of a real-valued model; a label out of range in a conditional one
+    real = FVSBN(input_shape=(4,), distribution="gaussian_mixture")
+    x = np.random.default_rng(0).normal(size=(48, 4)).astype("float32")
+    x[20, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf.* in batch 2"):
+        real.fit(tf.data.Dataset.from_tensor_slices(x).batch(16), epochs=1, verbose=0)
+    labels = np.arange(48) % 3
+    labels[47] = 7
+    conditional = FVSBN(input_shape=(4,), num_classes=3)
+    with pytest.raises(ValueError, match="labels must lie in 0..2. Received a label of 7 in batch 3"):
+        conditional.fit(tf.data.Dataset.from_tensor_slices((_data(48), labels)).batch(16), epochs=1, verbose=0)
+
+
+def test_value_errors_name_the_fix():
+    bernoulli = FVSBN(input_shape=(4,))
+    with pytest.raises(ValueError, match=r"Received a value of 255\..*binarize\(x, threshold=128\)"):
+        bernoulli.fit(np.full((4, 4), 255, np.uint8), verbose=0)
+    with pytest.raises(ValueError, match=r"non-integer.*binarize\(x, threshold=0.5\)"):
+        bernoulli.log_prob(np.full((4, 4), 0.25))
+    categorical = FVSBN(input_shape=(4,), distribution="categorical", num_levels=17)
+    with pytest.raises(ValueError, match=r"non-integer.*quantize\(x, num_levels=17, max_value=1.0\)"):
+        categorical.log_prob(np.full((4, 4), 0.5, "float32"))
+    with pytest.raises(ValueError, match=r"0..16.*Received a value of 255.*`num_levels=`.*quantize"):
+        categorical.log_prob(np.full((4, 4), 255, np.uint8))
+    with pytest.raises(ValueError, match="dequantize"):
+        FVSBN(input_shape=(4,), distribution="gaussian_mixture").log_prob(np.zeros((2, 4), "int32"))
+
+
+def test_generators_and_py_datasets_are_checked_on_every_batch():
+    import keras
+
+    x, c = _data(48), np.arange(48) % 3
+    model = FVSBN(input_shape=(4,), num_classes=3)
+
+    def pairs():
+        yield from zip(_batches(x), _batches(c))
+
+    def dicts():
+        for xb, cb in zip(_batches(x), _batches(c)):
+            yield {"x": xb, "condition": cb}
+
+    for gen in (pairs(), dicts()):
+        history = model.fit(gen, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+    assert np.isfinite(model.evaluate(pairs(), verbose=0)[0])
+    assert model.predict(pairs(), verbose=0).shape == (48, 4, 1)
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self, x, c=None, **kwargs):
+            super().__init__(**kwargs)
+            self.x, self.c = x, c
+
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            xb = self.x[16 * i : 16 * (i + 1)]
+            return xb if self.c is None else (xb, self.c[16 * i : 16 * (i + 1)])
+
+    history = model.fit(Batches(x, c), epochs=2, verbose=0, validation_data=Batches(x, c))
+    assert np.isfinite(history.history["val_loss"][-1])
+    plain = FVSBN(input_shape=(4,))
+    assert np.isfinite(plain.fit(Batches(x), epochs=1, verbose=0).history["loss"][0])
+    plain.fit((b for b in _batches(x)), epochs=1, verbose=0)  # a generator of plain arrays
+
+    bad = _third_batch_bad()
+    with pytest.raises(ValueError, match=r"Received a value of 2 in batch 3 \(counting from 1\) of `x`"):
+        plain.fit((b for b in _batches(bad)), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"Received a value of 2 in `x\[2\]`"):
+        plain.fit(Batches(bad), epochs=1, verbose=0, shuffle=False)
+    with pytest.raises(ValueError, match="in batch 1 .*binarize"):  # the first batch fails before training
+        plain.fit((b for b in [np.full((2, 4), 9)]), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="empty generator"):
+        plain.fit((b for b in []), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="pass no `y`"):
+        plain.fit((b for b in _batches(x)), c)
+
+
+def test_unbatched_datasets_are_batched_with_a_warning():
+    tf = pytest.importorskip("tensorflow")
+
+    model = FVSBN(input_shape=(4,))
+    ds = tf.data.Dataset.from_tensor_slices(_data(48))
+    with pytest.warns(UserWarning, match=r"single examples.*`x.batch\(16\)`"):
+        history = model.fit(ds, epochs=1, verbose=0, batch_size=16)
+    assert np.isfinite(history.history["loss"][0])
+    with pytest.warns(UserWarning, match=r"x.batch\(32\)"):
+        model.evaluate(ds, verbose=0)
+    bad = tf.data.Dataset.from_tensor_slices(_third_batch_bad())
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="Received a value of 2 in batch 3"):
+        model.fit(bad, epochs=1, verbose=0, batch_size=16)
+    # an array with no batch axis says so
+    with pytest.raises(ValueError, match="without a batch axis"):
+        model.log_prob(np.zeros(4, "int32"))
 
 
 def test_condition_and_compile_arguments_are_checked():
