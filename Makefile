@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-jax test-torch test-fast bench clean
+.PHONY: demo test test-jax test-torch bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,13 +18,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-# the backend-independent tests again on JAX (tf_only tests skip themselves there)
+# the backend-independent tests again on JAX and PyTorch, without the slow set (run on TensorFlow);
+# tf_only tests skip themselves there
 test-jax: $(STAMP)
-	KERAS_BACKEND=jax $(PY) -m pytest -q tests/layers tests/distributions tests/models tests/test_docstrings.py
+	KERAS_BACKEND=jax $(PY) -m pytest -q -m "not slow" tests/layers tests/distributions tests/models tests/test_docstrings.py
 
-# and on PyTorch (TFP views use TFP's NumPy substrate there)
+# TFP views use TFP's NumPy substrate on PyTorch
 test-torch: $(STAMP)
-	KERAS_BACKEND=torch $(PY) -m pytest -q tests/layers tests/distributions tests/models tests/test_docstrings.py
+	KERAS_BACKEND=torch $(PY) -m pytest -q -m "not slow" tests/layers tests/distributions tests/models tests/test_docstrings.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/quality.py

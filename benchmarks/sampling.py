@@ -91,7 +91,11 @@ def main():
     if a.one:
         print(json.dumps(run_one(a.sizes, a.batches, a.repeats, a.naive_max_steps)))
         return
+    path = os.path.join(HERE, "results", "sampling.json")
     results = dict(config=CONFIG, machine=machine(), backends={})
+    if os.path.exists(path):  # a run of some backends keeps the others' last results
+        with open(path) as f:
+            results["backends"] = json.load(f).get("backends", {})
     for backend in a.backends:
         env = dict(os.environ, KERAS_BACKEND=backend)
         cmd = [sys.executable, __file__, "--one", "--sizes", *map(str, a.sizes), "--batches", *map(str, a.batches),
@@ -100,6 +104,7 @@ def main():
         if out.returncode:
             sys.exit(f"{backend} run failed:\n{out.stderr[-3000:]}")
         results["backends"][backend] = json.loads(out.stdout.strip().splitlines()[-1])
+        results["backends"][backend]["measured"] = time.strftime("%Y-%m-%d %H:%M")
     tf_rows = {(r["size"], r["batch"]): r for r in results["backends"].get("tensorflow", {}).get("rows", [])}
     for r in results["backends"].get("jax", {}).get("rows", []):
         t = tf_rows.get((r["size"], r["batch"]))
@@ -107,7 +112,6 @@ def main():
             r["cached_jax_over_tf"] = round(r["cached_s"] / t["cached_s"], 2)
             if "naive_s" in r and "naive_s" in t:
                 r["naive_jax_over_tf"] = round(r["naive_s"] / t["naive_s"], 2)
-    path = os.path.join(HERE, "results", "sampling.json")
     with open(path, "w") as f:
         json.dump(results, f, indent=1)
     print(json.dumps(results, indent=1))
