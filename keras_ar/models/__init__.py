@@ -2,10 +2,11 @@
 
 from keras_ar.models.autoregressive_model import AutoregressiveModel
 from keras_ar.models.fvsbn import FVSBN
+from keras_ar.models.gated_pixel_cnn import GatedPixelCNN
 from keras_ar.models.histogram import Histogram
 from keras_ar.models.made import MADE
 from keras_ar.models.nade import NADE
 from keras_ar.models.pixel_cnn import PixelCNN
 from keras_ar.models.rnade import RNADE
 
-__all__ = ["AutoregressiveModel", "FVSBN", "Histogram", "MADE", "NADE", "PixelCNN", "RNADE"]
+__all__ = ["AutoregressiveModel", "FVSBN", "GatedPixelCNN", "Histogram", "MADE", "NADE", "PixelCNN", "RNADE"]

@@ -1,0 +1,378 @@
+"""Gated PixelCNN: vertical and horizontal stacks of gated units, no blind spot, cached sampling."""
+
+import numbers
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_ar.layers.gated_block import GatedBlock
+from keras_ar.layers.masked_conv2d import MaskedConv2D
+from keras_ar.models.autoregressive_model import AutoregressiveModel
+
+
+@keras.saving.register_keras_serializable(package="keras_ar")
+class GatedPixelCNN(AutoregressiveModel):
+    """Gated PixelCNN: `num_blocks` `GatedBlock`s, summed skip outputs, a 1x1 output network.
+
+    The image (levels mapped to [-1, 1]) enters the first `GatedBlock` (mask A,
+    `first_kernel_size`) as both its vertical and its horizontal input; `num_blocks - 1`
+    mask-B blocks (`kernel_size`, residual horizontal stacks) follow. The skip outputs of
+    every block are summed, then ReLU -> 1x1 conv to `output_hidden_units` -> ReLU -> 1x1
+    conv to the head parameters (both mask B). The vertical stack reaches a pixel only
+    through rows above it and the horizontal stack through the pixels left of it in its
+    row, so every pixel sees every earlier pixel within the receptive field: there is no
+    blind spot. Pixels come in raster order.
+
+    With RGB images and a per-channel head (`"bernoulli"`, `"categorical"`,
+    `"gaussian_mixture"`) the horizontal stack and every 1x1 convolution split their
+    channels into three contiguous R, G, B groups, so a channel sees the earlier channels
+    of its own pixel only; `filters`, `skip_filters` and `output_hidden_units` must then
+    be multiples of 3. The defaults (96) are, so the defaults build and train on any
+    image from `(1, 2, 1)` to `(32, 32, 3)` with every head. With
+    `distribution="logistic_mixture"` and RGB the head is PixelCNN++'s coupled one: the
+    network sees no channel of the current pixel and outputs one parameter set per pixel.
+
+    Conditioning is added to the pre-activations of both stacks of every block:
+    - `num_classes=K` (integer labels, one-hot) or a vector `condition_shape` of rank 1
+      or 2 (flattened): a learned `V^T h` per block, broadcast over the image.
+    - `condition_shape=(h, w, c)` of rank 3 is a condition IMAGE `[b, h, w, c]` (a 4x4
+      image for super-resolution, the grey image for colorization): a 3x3 "same"
+      convolution to `filters` ReLU features, upsampled to the image size by nearest
+      repetition (row `i` reads condition row `i * h // height`), then a 1x1 into every
+      block. Pass a rank-3 vector flattened to use it as a vector instead.
+    `position_bias=True` adds a learned `[height, width, filters]` map through the same
+    1x1s (per-position biases: no data, so causality is unchanged).
+
+    Sampling runs through the generation engine with a cached step: the vertical
+    stacks of row r - 1 are computed once, when the first pixel of row r is drawn (the
+    horizontal stack only sees rows above through them), and each step computes the
+    horizontal stacks at the current pixel only, from per-block buffers of their inputs.
+    A step costs O(num_blocks * kernel_size * filters^2), plus one row of vertical stacks
+    per row; it draws the same samples as `sample(use_cache=False)`.
+
+    Args:
+        input_shape: tuple of 3 ints `(height, width, channels)`, channels 1 or 3.
+        distribution: `"bernoulli"` (default), `"categorical"`, `"logistic_mixture"`
+            (coupled for RGB) or `"gaussian_mixture"` (real values, fed unscaled).
+        num_levels: int. Levels of a categorical or logistic mixture head.
+        num_components: int. Components of a mixture head.
+        filters: int. Channels of both stacks (a multiple of 3 for RGB with a per-channel
+            head). Defaults to 96.
+        num_blocks: int >= 1. Gated blocks, the first one mask A. Defaults to 6.
+        kernel_size: odd int >= 3. Kernel of the mask-B blocks: `(k//2 + 1) x k` vertical,
+            `1 x (k//2 + 1)` horizontal. Defaults to 3.
+        first_kernel_size: odd int >= 3. Kernel of the first block. Defaults to 7.
+        skip_filters: int or None. Channels of the skip outputs; None for `filters`.
+        output_hidden_units: int or None. Width of the 1x1 ReLU layer before the output
+            layer; None for `skip_filters`.
+        dropout: float in [0, 1). Dropout on the gated horizontal units while training.
+        position_bias: bool. Learned per-position terms in every block (see above).
+            Defaults to False.
+        **kwargs: `num_classes`, `condition_shape` (see above), `name`, as in
+            `AutoregressiveModel`.
+
+    Example:
+
+    >>> model = GatedPixelCNN(input_shape=(4, 4, 1), filters=6, num_blocks=2)
+    >>> tuple(model.log_prob(keras.ops.zeros((2, 4, 4, 1))).shape)
+    (2,)
+    >>> sr = GatedPixelCNN(input_shape=(4, 4, 1), filters=6, num_blocks=2, condition_shape=(2, 2, 1))
+    >>> tuple(sr.sample(3, condition=keras.ops.ones((3, 2, 2, 1)), seed=0).shape)
+    (3, 4, 4, 1)
+
+    Reference:
+        van den Oord et al., "Conditional Image Generation with PixelCNN Decoders",
+        NeurIPS 2016.
+    """
+
+    def __init__(
+        self,
+        input_shape,
+        distribution="bernoulli",
+        num_levels=None,
+        num_components=None,
+        filters=96,
+        num_blocks=6,
+        kernel_size=3,
+        first_kernel_size=7,
+        skip_filters=None,
+        output_hidden_units=None,
+        dropout=0.0,
+        position_bias=False,
+        **kwargs,
+    ):
+        super().__init__(
+            input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
+        )
+        if len(self.event_shape) != 3 or self.event_shape[-1] not in (1, 3):
+            raise ValueError(
+                "`input_shape` must be (height, width, channels) with 1 or 3 channels. "
+                f"Received: input_shape={self.event_shape}"
+            )
+        color = 3 if self.event_shape[-1] == 3 and self.head.event_size == 1 else 1
+        _check_int(filters, "filters", 1)
+        _check_int(num_blocks, "num_blocks", 1)
+        for value, name in ((kernel_size, "kernel_size"), (first_kernel_size, "first_kernel_size")):
+            if _check_int(value, name, 3) % 2 == 0:
+                raise ValueError(f"`{name}` must be an odd int >= 3 (e.g. {value + 1}). Received: {name}={value}")
+        for value, name in ((skip_filters, "skip_filters"), (output_hidden_units, "output_hidden_units")):
+            if value is not None:
+                _check_int(value, name, 1)
+        if color == 3:
+            for value, name in (
+                (filters, "filters"),
+                (skip_filters, "skip_filters"),
+                (output_hidden_units, "output_hidden_units"),
+            ):
+                if value is not None and value % 3:
+                    raise ValueError(
+                        f"With RGB images and a per-channel head, `{name}` must be a multiple of 3 (one group "
+                        f"per colour), e.g. {name}={3 * max(1, round(value / 3))}. Received: {name}={value}"
+                    )
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"`dropout` must be a float in [0, 1). Received: dropout={dropout!r}")
+        if not isinstance(position_bias, bool):
+            raise ValueError(f"`position_bias` must be a bool. Received: position_bias={position_bias!r}")
+        self.spatial_condition = self.condition_shape is not None and len(self.condition_shape) == 3
+
+        # === Layers ===
+        skip = filters if skip_filters is None else skip_filters
+        hidden = skip if output_hidden_units is None else output_hidden_units
+        self.blocks = [
+            GatedBlock(
+                filters,
+                first_kernel_size if i == 0 else kernel_size,
+                mask_type="A" if i == 0 else "B",
+                color_channels=color,
+                skip_filters=skip,
+                dropout=dropout,
+                horizontal_output=i + 1 < num_blocks,  # the last block gives its skip output only
+                name=f"block{i}",
+            )
+            for i in range(num_blocks)
+        ]
+        self.hidden_conv = MaskedConv2D(hidden, 1, mask_type="B", color_channels=color, name="hidden_conv")
+        self.output_conv = MaskedConv2D(
+            color * self.head.num_params, 1, mask_type="B", color_channels=color, name="output_conv"
+        )
+        self.condition_conv = (
+            keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name="condition_conv")
+            if self.spatial_condition
+            else None
+        )
+
+        # === Config ===
+        self.filters = filters
+        self.num_blocks = num_blocks
+        self.kernel_size = kernel_size
+        self.first_kernel_size = first_kernel_size
+        self.skip_filters = skip_filters
+        self.output_hidden_units = output_hidden_units
+        self.dropout = dropout
+        self.position_bias = position_bias
+        self.color_channels = color
+        self.build()
+
+    def build(self, input_shape=None):
+        if self.position_bias and not hasattr(self, "position_embedding"):
+            self.position_embedding = self.add_weight(
+                name="position_embedding", shape=self.event_shape[:2] + (self.filters,), initializer="zeros"
+            )
+        super().build(input_shape)
+
+    def compute_params(self, x, condition=None, training=False):
+        vector, features = self._conditions(condition)
+        feature_map = self._feature_rows(features, 0, self.event_shape[0])
+        skips = self._stacks(self._scale_inputs(x), vector, feature_map, training)
+        return self._output(skips)
+
+    def _stacks(self, h, vector, feature_map, training=False, inputs=None):
+        """Every block on the scaled image; the summed skips. `inputs` collects each block's (v, h)."""
+        v, skips = h, None
+        for block in self.blocks:
+            if inputs is not None:
+                inputs.append((v, h))
+            v, h, skip = block((v, h), condition=vector, condition_map=feature_map, training=training)
+            skips = skip if skips is None else skips + skip
+        return skips
+
+    def _output(self, skips):
+        """Summed skips `[b, H, W, S]` -> parameters `[b, *group_shape, P]` (or `[b, S]` -> `[b, C * P]`)."""
+        if len(skips.shape) == 2:
+            h = ops.relu(_pixel(self.hidden_conv, ops.relu(skips)))
+            return _pixel(self.output_conv, h)
+        h = ops.relu(self.hidden_conv(ops.relu(skips)))
+        # [b, H, W, C * P], C contiguous groups of P -> [b, *group_shape, P]
+        return ops.reshape(self.output_conv(h), (-1,) + self.group_shape + (self.head.num_params,))
+
+    def _scale_inputs(self, x):
+        h = self.head.scale_inputs(x)
+        return 2.0 * h - 1.0 if self.head.is_discrete else h
+
+    def _conditions(self, condition):
+        """The condition vector `[b, d]` for the blocks, and the condition image's features
+        `[b, h, w, filters]` at its own size (nearest upsampling happens per row)."""
+        if condition is None:
+            return None, None
+        if not self.spatial_condition:
+            return condition, None
+        image = ops.reshape(condition, (-1,) + self.condition_shape)
+        return None, self.condition_conv(image)
+
+    def _feature_rows(self, features, row, num_rows):
+        """The blocks' condition map for image rows `row .. row + num_rows - 1` (`row` may be a
+        tensor): the condition features upsampled by nearest repetition (image row i reads
+        condition row `i * h // height`) plus the position embedding, `[b, R, W, filters]`;
+        None when the model has neither."""
+        height, width = self.event_shape[:2]
+        total = None
+        if features is not None:
+            h, w = self.condition_shape[:2]
+            rows = ops.convert_to_tensor((np.arange(height) * h // height).astype("int32"))
+            rows = ops.slice(rows, [row], [num_rows])
+            cols = (np.arange(width) * w // width).astype("int32")
+            total = ops.take(ops.take(features, rows, axis=1), cols, axis=2)
+        if self.position_bias:
+            # the variable's value, not the variable: on JAX a variable handed to an op stays in the trace
+            embedding = ops.convert_to_tensor(self.position_embedding)
+            position = ops.expand_dims(ops.slice(embedding, [row, 0, 0], [num_rows, width, self.filters]), 0)
+            total = position if total is None else total + position
+        return total
+
+    # ------------------------------------------------------------------ cached sampling
+    def init_cache(self, batch_size, condition=None, seed=None):
+        """Zero buffers of the blocks' inputs: the vertical inputs over the image, padded,
+        `[b, H + k//2, W + 2 * (k//2), C]` (the first one is the image, also read by the first
+        horizontal stack), the horizontal inputs of the later blocks over one row
+        `[b, W + k//2, filters]`; the links of the current row `[b, W, 2 * filters]`; the condition."""
+        height, width, channels = self.event_shape
+        vertical, horizontal, links = [], [], []
+        for i, block in enumerate(self.blocks):
+            pad = block.kernel_size // 2
+            depth = channels if i == 0 else self.filters
+            vertical.append(ops.zeros((batch_size, height + pad, width + 2 * pad, depth), "float32"))
+            if i:
+                horizontal.append(ops.zeros((batch_size, width + pad, self.filters), "float32"))
+            links.append(ops.zeros((batch_size, width, 2 * self.filters), "float32"))
+        cache = {"vertical": vertical, "horizontal": horizontal, "links": links}
+        vector, features = self._conditions(condition)
+        if vector is not None:
+            cache["condition"] = vector
+        if features is not None:
+            cache["features"] = features
+        return cache
+
+    def fill_cache(self, cache, x, num_known):
+        """One teacher-forced pass over `x`: every block's inputs into its buffers, and the links
+        of the row of position `num_known`."""
+        width, channels = self.event_shape[1:]
+        vector, features = cache.get("condition"), cache.get("features")
+        inputs = []
+        feature_map = self._feature_rows(features, 0, self.event_shape[0])
+        self._stacks(self._scale_inputs(x), vector, feature_map, inputs=inputs)
+        pixel = num_known // 3 if self.color_channels == 3 else num_known
+        row = ops.minimum(pixel // width, self.event_shape[0] - 1)
+        vertical, horizontal = [], []
+        for i, (block, (v, h)) in enumerate(zip(self.blocks, inputs)):
+            pad = block.kernel_size // 2
+            vertical.append(ops.pad(v, [[0, 0], [pad, 0], [pad, pad], [0, 0]]))
+            if i:
+                current = ops.slice(h, [0, row, 0, 0], [ops.shape(h)[0], 1, width, self.filters])[:, 0]
+                horizontal.append(ops.pad(current, [[0, 0], [pad, 0], [0, 0]]))
+        zeros = [ops.zeros_like(link) for link in cache["links"]]
+        vertical, links = ops.cond(
+            row > 0, lambda: self._vertical_rows(vertical, cache, row), lambda: (vertical, zeros)
+        )
+        return {**cache, "vertical": vertical, "horizontal": horizontal, "links": links}
+
+    def _vertical_rows(self, vertical, cache, row):
+        """The vertical stacks of row `row - 1` (complete in the buffers), block by block: their
+        outputs into the next block's buffer, their links (for row `row`) returned."""
+        width = self.event_shape[1]
+        above = row - 1
+        feature_row = self._feature_rows(cache.get("features"), above, 1)
+        vertical, links = list(vertical), []
+        for i, block in enumerate(self.blocks):
+            pad = block.kernel_size // 2
+            buffer = vertical[i]
+            size = [ops.shape(buffer)[0], pad + 1, width + 2 * pad, ops.shape(buffer)[-1]]
+            window = ops.slice(buffer, [0, above, 0, 0], size)
+            out, link = block.vertical_stack(window, cache.get("condition"), feature_row)
+            links.append(link[:, 0])
+            if i + 1 < len(self.blocks):
+                nxt = self.blocks[i + 1].kernel_size // 2
+                vertical[i + 1] = ops.slice_update(vertical[i + 1], [0, above + nxt, nxt, 0], out)
+        return vertical, links
+
+    def step(self, cache, x_prev, index):
+        """Params `[b, num_params]` of the group at `index`: the horizontal stacks at its pixel
+        only, after the vertical stacks of the row above when the pixel starts a row."""
+        width, channels = self.event_shape[1:]
+        per_channel = self.color_channels == 3  # groups are sub-pixels R, G, B
+        index = ops.convert_to_tensor(index, "int32")
+        prev = ops.maximum(index - 1, 0)  # at index 0, x_prev (zeros) goes where nothing reads it yet
+        pixel, prev_pixel = (index // 3, prev // 3) if per_channel else (index, prev)
+        sub = index % 3 if per_channel else ops.zeros((), "int32")
+        row, col = pixel // width, pixel % width
+        n = ops.shape(x_prev)[0]
+
+        # The previous group, scaled as the teacher-forced pass scales it, into the image buffer.
+        pad0 = self.blocks[0].kernel_size // 2
+        vertical = list(cache["vertical"])
+        value = ops.reshape(self._scale_inputs(x_prev), (-1, 1, 1, 1 if per_channel else channels))
+        start = [0, prev_pixel // width + pad0, prev_pixel % width + pad0, prev % 3 if per_channel else 0]
+        vertical[0] = ops.slice_update(vertical[0], start, value)
+
+        new_row = ops.logical_and(ops.logical_and(ops.equal(col, 0), ops.equal(sub, 0)), row > 0)
+        vertical, links = ops.cond(
+            new_row, lambda: self._vertical_rows(vertical, cache, row), lambda: (vertical, list(cache["links"]))
+        )
+
+        vector, feature = cache.get("condition"), self._feature_rows(cache.get("features"), row, 1)
+        if feature is not None:
+            feature = ops.reshape(ops.take(feature, col, axis=2), (-1, self.filters))
+        horizontal, h, skips = list(cache["horizontal"]), None, None
+        for i, block in enumerate(self.blocks):
+            pad = block.kernel_size // 2
+            if i == 0:  # the image row, from the vertical buffer
+                window = ops.slice(vertical[0], [0, row + pad0, col, 0], [n, 1, pad0 + 1, channels])[:, 0]
+            else:
+                horizontal[i - 1] = ops.slice_update(horizontal[i - 1], [0, col + pad, 0], ops.expand_dims(h, 1))
+                window = ops.slice(horizontal[i - 1], [0, col, 0], [n, pad + 1, self.filters])
+            link = ops.take(links[i], col, axis=1)
+            h, skip = block.horizontal_pixel(window, link, vector, feature)
+            skips = skip if skips is None else skips + skip
+        params = self._output(skips)
+        if per_channel:  # the whole pixel was recomputed; its channels are R, G, B groups of P
+            params = ops.take(ops.reshape(params, (-1, 3, self.head.num_params)), sub, axis=1)
+        return params, {**cache, "vertical": vertical, "horizontal": horizontal, "links": links}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "filters": self.filters,
+                "num_blocks": self.num_blocks,
+                "kernel_size": self.kernel_size,
+                "first_kernel_size": self.first_kernel_size,
+                "skip_filters": self.skip_filters,
+                "output_hidden_units": self.output_hidden_units,
+                "dropout": self.dropout,
+                "position_bias": self.position_bias,
+            }
+        )
+        return config
+
+
+def _pixel(layer, x):
+    """A 1x1 `MaskedConv2D` at one pixel: `[b, C_in]` -> `[b, filters]`."""
+    kernel = layer.kernel * ops.cast(layer.mask, layer.kernel.dtype)
+    y = ops.matmul(x, ops.reshape(kernel, (ops.shape(kernel)[2], layer.filters)))
+    return y + layer.bias if layer.use_bias else y
+
+
+def _check_int(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}")
+    return int(value)
