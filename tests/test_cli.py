@@ -102,9 +102,6 @@ def test_complete_keeps_the_known_half(capsys, trained, tmp_path):
 
 
 def test_export_prints_the_version_path(capsys, trained, tmp_path):
-    export = pytest.importorskip("keras_ar.export")
-    if not hasattr(export, "export_saved_model"):
-        pytest.skip("keras_ar.export.export_saved_model is not there yet")
     code, out, _ = run(capsys, "export", trained, "--output", tmp_path / "saved_models" / "digits")
     assert code == 0
     path = out.strip().splitlines()[-1]
