@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_ar.layers.masked_conv2d import MaskedConv2D
+from keras_ar.utils.checks import check_int as _check_int
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
@@ -228,8 +229,8 @@ class GatedBlock(keras.layers.Layer):
         if bias is not None:
             pre = pre + bias
         gated = self._gate(pre)
-        out = None if self.output_conv is None else _pointwise(self.output_conv, gated)
-        return self._add_residual(out, window[:, -1]), _pointwise(self.skip_conv, gated)
+        out = None if self.output_conv is None else self.output_conv.pixel_output(gated)
+        return self._add_residual(out, window[:, -1]), self.skip_conv.pixel_output(gated)
 
     def _add_residual(self, out, h):
         return out + h if out is not None and self.residual else out
@@ -277,15 +278,3 @@ class GatedBlock(keras.layers.Layer):
         )
         return config
 
-
-def _pointwise(layer, x):
-    """A 1x1 `MaskedConv2D` at one pixel: `[b, C_in]` -> `[b, filters]`."""
-    kernel = layer.kernel * ops.cast(layer.mask, layer.kernel.dtype)
-    y = ops.matmul(x, ops.reshape(kernel, (ops.shape(kernel)[2], layer.filters)))
-    return y + layer.bias if layer.use_bias else y
-
-
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}")
-    return int(value)

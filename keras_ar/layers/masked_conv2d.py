@@ -65,6 +65,20 @@ class MaskedConv2D(keras.layers.Conv2D):
     def convolution_op(self, inputs, kernel):
         return super().convolution_op(inputs, kernel * ops.cast(self.mask, kernel.dtype))
 
+    def pixel_output(self, window):
+        """The output at one pixel, `[b, filters]`, from the window of the input that ends there.
+
+        The generation engine's cached steps compute a layer at the new pixel only. `window` is
+        `[b, kh // 2 + 1, kw, C]`, the input rows from `kh // 2` above the pixel down to its
+        row and the `kw` columns centred on it (the rows below are masked out anyway), or
+        `[b, C]` for a 1x1 kernel. Valid for `padding="same"`, stride 1 and dilation 1.
+        """
+        rows = self.kernel_size[0] // 2 + 1
+        kernel = self.kernel[:rows] * ops.cast(self.mask[:rows], self.kernel.dtype)
+        kernel = ops.reshape(kernel, (-1, self.filters))
+        y = ops.matmul(ops.reshape(window, (-1, ops.shape(kernel)[0])), kernel)
+        return y + self.bias if self.use_bias else y
+
     def get_config(self):
         config = super().get_config()
         config.update({"mask_type": self.mask_type, "color_channels": self.color_channels})

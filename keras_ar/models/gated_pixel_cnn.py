@@ -8,7 +8,9 @@ from keras import ops
 
 from keras_ar.layers.gated_block import GatedBlock
 from keras_ar.layers.masked_conv2d import MaskedConv2D
+from keras_ar.models._image_biases import centered_inputs
 from keras_ar.models.autoregressive_model import AutoregressiveModel
+from keras_ar.utils.checks import check_int as _check_int
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
@@ -200,15 +202,14 @@ class GatedPixelCNN(AutoregressiveModel):
     def _output(self, skips):
         """Summed skips `[b, H, W, S]` -> parameters `[b, *group_shape, P]` (or `[b, S]` -> `[b, C * P]`)."""
         if len(skips.shape) == 2:
-            h = ops.relu(_pixel(self.hidden_conv, ops.relu(skips)))
-            return _pixel(self.output_conv, h)
+            h = ops.relu(self.hidden_conv.pixel_output(ops.relu(skips)))
+            return self.output_conv.pixel_output(h)
         h = ops.relu(self.hidden_conv(ops.relu(skips)))
         # [b, H, W, C * P], C contiguous groups of P -> [b, *group_shape, P]
         return ops.reshape(self.output_conv(h), (-1,) + self.group_shape + (self.head.num_params,))
 
     def _scale_inputs(self, x):
-        h = self.head.scale_inputs(x)
-        return 2.0 * h - 1.0 if self.head.is_discrete else h
+        return centered_inputs(self.head, x)
 
     def _conditions(self, condition):
         """The condition vector `[b, d]` for the blocks, and the condition image's features
@@ -364,15 +365,3 @@ class GatedPixelCNN(AutoregressiveModel):
         )
         return config
 
-
-def _pixel(layer, x):
-    """A 1x1 `MaskedConv2D` at one pixel: `[b, C_in]` -> `[b, filters]`."""
-    kernel = layer.kernel * ops.cast(layer.mask, layer.kernel.dtype)
-    y = ops.matmul(x, ops.reshape(kernel, (ops.shape(kernel)[2], layer.filters)))
-    return y + layer.bias if layer.use_bias else y
-
-
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}")
-    return int(value)

@@ -4,11 +4,13 @@ import keras
 from keras import ops
 
 from keras_ar.layers.masked_conv2d import MaskedConv2D
+from keras_ar.models._image_biases import LayerBiases
 from keras_ar.models.autoregressive_model import AutoregressiveModel
+from keras_ar.utils.checks import check_int as _check_int
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
-class PixelCNN(AutoregressiveModel):
+class PixelCNN(LayerBiases, AutoregressiveModel):
     """PixelCNN: a mask-A convolution, residual blocks of mask-B convolutions, a 1x1 head.
 
     The image (levels mapped to [-1, 1]) goes through a `first_kernel_size` mask-A
@@ -132,17 +134,7 @@ class PixelCNN(AutoregressiveModel):
         # One projection of the condition, split into a bias for every convolution's output.
         widths = [filters] + [half, half, filters] * num_residual_blocks
         widths += ([output_hidden_units] if output_hidden_units is not None else []) + [out_channels]
-        self.bias_slices, start = [], 0
-        for w in widths:
-            self.bias_slices.append((start, start + w))
-            start += w
-        self.condition_projection = (
-            keras.layers.Dense(start, use_bias=False, name="condition_projection") if self.condition_size else None
-        )
-
-        if not isinstance(position_bias, bool):
-            raise ValueError(f"`position_bias` must be a bool. Received: position_bias={position_bias!r}")
-        self.total_bias_width = start
+        self._init_biases(widths, position_bias)
 
         # === Config ===
         self.filters = filters
@@ -151,15 +143,11 @@ class PixelCNN(AutoregressiveModel):
         self.first_kernel_size = first_kernel_size
         self.output_hidden_units = output_hidden_units
         self.dropout = dropout
-        self.position_bias = position_bias
         self.color_channels = color
         self.build()
 
     def build(self, input_shape=None):
-        if self.position_bias and not hasattr(self, "position_biases"):
-            self.position_biases = self.add_weight(
-                name="position_biases", shape=self.event_shape[:2] + (self.total_bias_width,), initializer="zeros"
-            )
+        self._build_biases()
         super().build(input_shape)
 
     def compute_params(self, x, condition=None, training=False):
@@ -176,12 +164,11 @@ class PixelCNN(AutoregressiveModel):
         pixel's activations `[b, C]`). `bias` is None or the summed biases `[..., total]`.
         """
 
-        slots = iter(self.bias_slices)
+        sliced = self._bias_slots(bias)
 
         def masked(layer, inputs):
-            y = conv(layer, inputs)
-            a, b = next(slots)
-            return y if bias is None else y + bias[..., a:b]
+            y, b = conv(layer, inputs), sliced()
+            return y if b is None else y + b
 
         h = masked(self.input_conv, h)
         for conv_in, conv_mid, conv_out in zip(self.block_in, self.block_mid, self.block_out):
@@ -194,26 +181,6 @@ class PixelCNN(AutoregressiveModel):
         if self.hidden_conv is not None:
             h = ops.relu(masked(self.hidden_conv, h))
         return masked(self.output_conv, h)
-
-    def _scale_inputs(self, x):
-        h = self.head.scale_inputs(x)
-        return 2.0 * h - 1.0 if self.head.is_discrete else h
-
-    def _project_condition(self, condition):
-        return None if self.condition_projection is None else self.condition_projection(condition)
-
-    def _bias(self, projection, pixel=None):
-        """Projected condition `[b, total]` (or None) plus position biases: over the image
-        `[b, H, W, total]`, or at `pixel = (row, col)` `[b, total]`; None if neither."""
-        total, width = None, self.total_bias_width
-        if projection is not None:
-            total = projection if pixel is not None else ops.reshape(projection, (-1, 1, 1, width))
-        if self.position_bias:
-            position = self.position_biases
-            if pixel is not None:
-                position = ops.reshape(ops.slice(position, [pixel[0], pixel[1], 0], [1, 1, width]), (1, width))
-            total = position if total is None else total + position
-        return total
 
     # ------------------------------------------------------------------ cached sampling
     def _buffered(self):
@@ -264,7 +231,7 @@ class PixelCNN(AutoregressiveModel):
 
         def conv(layer, h):
             if layer.name not in buffers:  # 1x1: pointwise at the pixel
-                return _pixel_conv(layer, h)
+                return layer.pixel_output(h)
             kh, kw = layer.kernel_size
             buffer = buffers[layer.name]
             if h is not None:  # None for the input layer: its input was written above
@@ -272,7 +239,7 @@ class PixelCNN(AutoregressiveModel):
                 buffer = buffers[layer.name] = ops.slice_update(buffer, [0, row + kh // 2, col + kw // 2, 0], update)
             # the window ending at the pixel: rows above it and its own row (rows below are masked out)
             size = [ops.shape(buffer)[0], kh // 2 + 1, kw, ops.shape(buffer)[-1]]
-            return _pixel_conv(layer, ops.slice(buffer, [0, row, col, 0], size))
+            return layer.pixel_output(ops.slice(buffer, [0, row, col, 0], size))
 
         params = self._network(None, conv, self._bias(cache.get("condition_bias"), (row, col)))
         if per_channel:  # the whole pixel was recomputed; its channels are R, G, B groups of P
@@ -294,17 +261,3 @@ class PixelCNN(AutoregressiveModel):
         )
         return config
 
-
-def _pixel_conv(layer, window):
-    """A `MaskedConv2D`'s output at one pixel, `[b, filters]`, from the window of its input that
-    ends there, `[b, kh // 2 + 1, kw, C]` (rows below the centre are masked out), or `[b, C]` (1x1)."""
-    rows = layer.kernel_size[0] // 2 + 1
-    kernel = ops.reshape(layer.kernel[:rows] * ops.cast(layer.mask[:rows], layer.kernel.dtype), (-1, layer.filters))
-    y = ops.matmul(ops.reshape(window, (-1, ops.shape(kernel)[0])), kernel)
-    return y + layer.bias if layer.use_bias else y
-
-
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}")
-    return value

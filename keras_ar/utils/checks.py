@@ -9,6 +9,7 @@ wrapping (`InvalidArgumentError`); `input_error` turns such an error back into t
 `ValueError` that names the value, the batch and the fix.
 """
 
+import numbers
 import re
 
 import keras
@@ -299,3 +300,10 @@ def tf_batch_check(head, event_shape, num_classes, condition_shape, name="x"):
             return tf.nest.map_structure(tf.identity, element)
 
     return check
+
+
+def check_int(value, name, minimum):
+    """`value` as an int if it is an integer (not a bool) >= `minimum`, else a ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}")
+    return int(value)

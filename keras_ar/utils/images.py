@@ -6,11 +6,8 @@ import os
 
 import numpy as np
 
+from keras_ar.utils.checks import check_int as _check_int
 
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}")
-    return int(value)
 
 
 def _to_unit_interval(images, num_levels):
