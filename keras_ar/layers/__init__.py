@@ -1,6 +1,7 @@
 """keras_ar.layers: masked and causal building blocks."""
 
 from keras_ar.layers import degrees
+from keras_ar.layers.causal_dilated_conv1d import CausalDilatedConv1D
 from keras_ar.layers.diagonal_bilstm import DiagonalBiLSTM
 from keras_ar.layers.gated_block import GatedBlock
 from keras_ar.layers.gated_resnet import GatedResnet
@@ -11,6 +12,6 @@ from keras_ar.layers.shifted_conv2d import ShiftedConv2D
 from keras_ar.layers.shifted_conv2d_transpose import ShiftedConv2DTranspose
 
 __all__ = [
-    "DiagonalBiLSTM", "GatedBlock", "GatedResnet", "MaskedConv2D", "MaskedDense", "RowLSTM",
+    "CausalDilatedConv1D", "DiagonalBiLSTM", "GatedBlock", "GatedResnet", "MaskedConv2D", "MaskedDense", "RowLSTM",
     "ShiftedConv2D", "ShiftedConv2DTranspose", "degrees",
 ]

@@ -7,11 +7,13 @@ from keras_ar.models.histogram import Histogram
 from keras_ar.models.made import MADE
 from keras_ar.models.nade import NADE
 from keras_ar.models.pixel_cnn import PixelCNN
+from keras_ar.models.pixel_cnn_autoencoder import PixelCNNAutoEncoder
 from keras_ar.models.pixel_cnn_plus_plus import PixelCNNPlusPlus
 from keras_ar.models.pixel_rnn import PixelRNN
 from keras_ar.models.rnade import RNADE
+from keras_ar.models.wavenet import WaveNet
 
 __all__ = [
-    "AutoregressiveModel", "FVSBN", "GatedPixelCNN", "Histogram", "MADE", "NADE", "PixelCNN",
-    "PixelCNNPlusPlus", "PixelRNN", "RNADE",
+    "AutoregressiveModel", "FVSBN", "GatedPixelCNN", "Histogram", "MADE", "NADE", "PixelCNN", "PixelCNNAutoEncoder",
+    "PixelCNNPlusPlus", "PixelRNN", "RNADE", "WaveNet",
 ]

@@ -63,6 +63,10 @@ class AutoregressiveModel(keras.Model):
         training: bool.
     """
 
+    # True for sequence models (`input_shape=(length, ...)`, time first, groups in time order)
+    # whose `compute_params` and cache contract work for any length: `sample(num_steps=...)`.
+    variable_length = False
+
     def __init__(
         self,
         input_shape,
@@ -311,6 +315,7 @@ class AutoregressiveModel(keras.Model):
         known=None,
         known_mask=None,
         use_cache=True,
+        num_steps=None,
     ):
         """Draw `num_samples` events by ancestral sampling in the model's order.
 
@@ -327,9 +332,13 @@ class AutoregressiveModel(keras.Model):
             known_mask: bool array of the shape of `known`.
             use_cache: bool. Step with the model's cache (`init_cache` / `step`); False runs one
                 full teacher-forced pass per step. Both draw the same samples for the same seed.
+            num_steps: int or None. Sequence models only (`variable_length`): generate this many
+                time steps instead of `input_shape[0]` (more or fewer); `known` then has
+                `num_steps` steps. None: `input_shape[0]`.
 
         Returns:
-            A tensor `[num_samples, *input_shape]`: int32 levels for discrete heads, float32 otherwise.
+            A tensor `[num_samples, *input_shape]` (`[num_samples, num_steps, *input_shape[1:]]`
+            with `num_steps`): int32 levels for discrete heads, float32 otherwise.
         """
         if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
             raise ValueError(f"`num_samples` must be a positive int. Received: num_samples={num_samples!r}")
@@ -338,10 +347,23 @@ class AutoregressiveModel(keras.Model):
             raise ValueError(f"`temperature` must be a float > 0. Received: temperature={temperature!r}")
         if not isinstance(use_cache, bool):
             raise ValueError(f"`use_cache` must be a bool. Received: use_cache={use_cache!r}")
+        shape = self.event_shape
+        if num_steps is not None:
+            if not self.variable_length:
+                raise ValueError(
+                    f"{type(self).__name__} generates events of its `input_shape` {self.event_shape} only: pass no "
+                    f"`num_steps`. Received: num_steps={num_steps!r}"
+                )
+            if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
+                raise ValueError(f"`num_steps` must be a positive int. Received: num_steps={num_steps!r}")
+            shape = (int(num_steps),) + self.event_shape[1:]
         seed = resolve_seed(seed)
-        cond_vec = self._sample_condition(condition, n)
-        known_values, mask = self._sample_known(known, known_mask, n)
-        fn = compiled_method(self, "sample_cached" if use_cache else "sample_naive", _sample_and_cast(use_cache))
+        cond_vec = self._sample_condition(condition, n, num_steps=shape[0] if num_steps is not None else None)
+        known_values, mask = self._sample_known(known, known_mask, n, shape)
+        name = "sample_cached" if use_cache else "sample_naive"
+        if shape != self.event_shape:  # compiled per length: the loop's bounds and buffers are static
+            name += f"_steps{shape[0]}"
+        fn = compiled_method(self, name, _sample_and_cast(use_cache))
         return fn(
             cond_vec,
             known_values,
@@ -367,8 +389,11 @@ class AutoregressiveModel(keras.Model):
             use_cache: python bool. The model's `init_cache` / `step` / `fill_cache`, or the naive
                 ones (one teacher-forced pass per step); both draw the same values.
 
+        The event shape generated is the static shape of `known`: `input_shape`, or for a
+        `variable_length` model `(num_steps, *input_shape[1:])` (time order).
+
         Returns:
-            float32 `[n, *input_shape]`.
+            float32 `[n, *known.shape[1:]]`.
 
         The known prefix (the leading positions of the order known in every sample) is
         absorbed by `fill_cache` and the loop starts after it; later known values are written
@@ -379,11 +404,15 @@ class AutoregressiveModel(keras.Model):
         else:
             init, step, fill = self._naive_init_cache, self._naive_step, self._naive_fill_cache
         n = ops.shape(known)[0]
-        g_count, e = self.num_groups, self.head.event_size
+        shape = tuple(known.shape[1:])
+        e = self.head.event_size
+        g_count = int(np.prod(shape)) // e
         known = ops.reshape(ops.cast(known, "float32"), (n, g_count, e))
         keep = ops.reshape(ops.cast(known_mask, "float32"), (n, g_count, e))
         cache = init(n, condition, seed)
-        order = self._order_tensor(cache)  # [groups], or [n, groups] for a per-sample order
+        if not use_cache and shape != self.event_shape:
+            cache = {**cache, "x": ops.zeros((n,) + shape, "float32")}
+        order = self._generation_order(cache, g_count)  # [groups], or [n, groups] for a per-sample order
         per_sample = len(order.shape) == 2
         kept = ops.min(ops.min(keep, axis=-1), axis=0) if not per_sample else ops.min(keep, axis=-1)
         if per_sample:
@@ -393,7 +422,7 @@ class AutoregressiveModel(keras.Model):
         start = ops.cast(ops.sum(ops.cumprod(in_order)), "int32")  # length of the known prefix
         x = known * keep
         # no known prefix (plain sampling): no teacher-forced pass
-        cache = ops.cond(start > 0, lambda: fill(cache, ops.reshape(x, (n,) + self.event_shape), start), lambda: cache)
+        cache = ops.cond(start > 0, lambda: fill(cache, ops.reshape(x, (n,) + shape), start), lambda: cache)
 
         def group_at(i):
             return ops.take(order, i, axis=-1)  # scalar, or [n]
@@ -417,11 +446,18 @@ class AutoregressiveModel(keras.Model):
             return x, cache
 
         x, _ = ops.fori_loop(start, g_count, body, (x, cache))
-        return ops.reshape(x, (n,) + self.event_shape)
+        return ops.reshape(x, (n,) + shape)
 
     def _order_tensor(self, cache):
         """The sampling order of the groups as an int32 tensor `[groups]` (or `[n, groups]`)."""
         return ops.convert_to_tensor(np.asarray(self.group_ordering()).astype("int32"))
+
+    def _generation_order(self, cache, num_groups):
+        """`_order_tensor`, or time order for `num_groups` groups of a `variable_length` model
+        run to another length."""
+        if num_groups == self.num_groups:
+            return self._order_tensor(cache)
+        return ops.arange(num_groups, dtype="int32")
 
     # -- the cache contract (DESIGN.md, "Generation engine"); the defaults are the naive step
     def init_cache(self, batch_size, condition=None, seed=None):
@@ -464,8 +500,9 @@ class AutoregressiveModel(keras.Model):
         if not self.has_cached_step:
             return self._naive_fill_cache(cache, x, num_known)
         n = ops.shape(x)[0]
-        flat = ops.reshape(x, (n, self.num_groups, self.head.event_size))
-        order = self._order_tensor(cache)
+        g_count = int(np.prod(tuple(x.shape[1:]))) // self.head.event_size
+        flat = ops.reshape(x, (n, g_count, self.head.event_size))
+        order = self._generation_order(cache, g_count)
 
         def body(i, cache):
             prev = ops.take(order, ops.maximum(i - 1, 0))
@@ -484,13 +521,15 @@ class AutoregressiveModel(keras.Model):
 
     def _naive_step(self, cache, x_prev, index):
         """One full teacher-forced pass on the event so far; the parameters at `index`."""
-        n, g_count, e = ops.shape(x_prev)[0], self.num_groups, self.head.event_size
-        order = self._order_tensor(cache)
+        n, e = ops.shape(x_prev)[0], self.head.event_size
+        shape = tuple(cache["x"].shape[1:])  # the event shape, or another length of a sequence model
+        g_count = int(np.prod(shape)) // e
+        order = self._generation_order(cache, g_count)
         x = ops.reshape(cache["x"], (n, g_count, e))
         zero = ops.zeros((), "int32")
         prev = ops.take(order, ops.maximum(index - 1, 0))
         x = ops.slice_update(x, ops.stack([zero, prev, zero]), ops.expand_dims(x_prev, 1))
-        x = ops.reshape(x, (n,) + self.event_shape)
+        x = ops.reshape(x, (n,) + shape)
         params = self.compute_params(x, cache.get("condition"), training=False)
         params = ops.reshape(params, (n, g_count, self.head.num_params))
         return ops.take(params, ops.take(order, index), axis=1), {**cache, "x": x}
@@ -522,7 +561,9 @@ class AutoregressiveModel(keras.Model):
             None if condition is None else ops.convert_to_tensor(condition)
         )
 
-    def _sample_condition(self, condition, n):
+    def _sample_condition(self, condition, n, num_steps=None):
+        """The condition vector for `sample`; `num_steps` (a sequence model's other length) is for
+        models whose condition is a time-aligned sequence."""
         if condition is not None and self.condition_size:
             c = np.asarray(concrete(condition))
             single = c.ndim == 0 if self.num_classes is not None else c.shape == self.condition_shape
@@ -532,8 +573,9 @@ class AutoregressiveModel(keras.Model):
         c = check_condition(condition, self.num_classes, self.condition_shape, n)
         return None if c is None else self._condition_vector(ops.convert_to_tensor(c))
 
-    def _sample_known(self, known, known_mask, n):
-        shape = (n,) + self.event_shape
+    def _sample_known(self, known, known_mask, n, event_shape=None):
+        event_shape = self.event_shape if event_shape is None else tuple(event_shape)
+        shape = (n,) + event_shape
         if (known is None) != (known_mask is None):
             raise ValueError(
                 "Pass both `known` and `known_mask` or neither. "
@@ -552,7 +594,7 @@ class AutoregressiveModel(keras.Model):
             mask = np.broadcast_to(mask.astype(bool), shape)
         except ValueError:
             raise ValueError(
-                f"`known` and `known_mask` must have shape {shape} or {self.event_shape}. "
+                f"`known` and `known_mask` must have shape {shape} or {event_shape}. "
                 f"Received: known.shape={known.shape}, known_mask.shape={mask.shape}"
             ) from None
         if self.head.event_size > 1:
