@@ -38,7 +38,8 @@ class CausalDilatedConv1D(keras.layers.Conv1D):
     >>> y = conv(x)
     >>> cache = conv.init_cache(3)
     >>> y0, cache = conv.step(x[:, 0], cache)
-    >>> bool(np.allclose(y0, y[:, 0], atol=1e-6)), conv.buffer_size
+    >>> to_np = keras.ops.convert_to_numpy
+    >>> bool(np.allclose(to_np(y0), to_np(y[:, 0]), atol=1e-6)), conv.buffer_size
     (True, 3)
 
     Reference:
