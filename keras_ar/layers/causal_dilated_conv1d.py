@@ -1,9 +1,9 @@
 """CausalDilatedConv1D: `Conv1D(padding="causal")` with an incremental step over a ring buffer."""
 
-import numbers
-
 import keras
 from keras import ops
+
+from keras_ar.utils.checks import check_int
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
@@ -51,8 +51,7 @@ class CausalDilatedConv1D(keras.layers.Conv1D):
         for value, name in ((kernel_size, "kernel_size"), (dilation_rate, "dilation_rate")):
             if isinstance(value, (tuple, list)) and len(value) == 1:
                 value = value[0]
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"`{name}` must be an int >= 1. Received: {name}={value!r}")
+            check_int(value, name, 1)
         fixed = {"padding": "causal", "strides": 1, "groups": 1, "data_format": "channels_last"}
         for name, allowed in fixed.items():
             value = kwargs.pop(name, allowed)

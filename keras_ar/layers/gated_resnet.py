@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_ar.layers.shifted_conv2d import DIRECTIONS
 from keras_ar.layers.shifted_conv2d import ShiftedConv2D
+from keras_ar.utils.checks import check_int
 
 
 def concat_elu(x):
@@ -59,8 +60,7 @@ class GatedResnet(keras.layers.Layer):
 
     def __init__(self, filters, direction="down", kernel_size=None, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters < 1:
-            raise ValueError(f"`filters` must be an int >= 1. Received: filters={filters!r}")
+        check_int(filters, "filters", 1)
         if direction not in DIRECTIONS:
             raise ValueError(f"`direction` must be one of {DIRECTIONS}. Received: direction={direction!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:

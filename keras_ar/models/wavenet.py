@@ -1,7 +1,5 @@
 """WaveNet: stacks of gated causal dilated convolutions over a sequence, with fast cached generation."""
 
-import numbers
-
 import keras
 import numpy as np
 from keras import ops
@@ -10,6 +8,7 @@ from keras_ar import distributions
 from keras_ar.layers.causal_dilated_conv1d import CausalDilatedConv1D
 from keras_ar.models.autoregressive_model import AutoregressiveModel
 from keras_ar.utils.checks import check_condition
+from keras_ar.utils.checks import check_int
 from keras_ar.utils.checks import concrete
 
 _LOCAL = (None, "repeat", "transposed_conv")
@@ -120,8 +119,7 @@ class WaveNet(AutoregressiveModel):
             (num_layers_per_stack, "num_layers_per_stack", 1),
             (num_stacks, "num_stacks", 1),
         ):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-                raise ValueError(f"`{name}` must be an int >= {low}. Received: {name}={value!r}")
+            check_int(value, name, low)
         if local_conditioning not in _LOCAL:
             raise ValueError(
                 f"`local_conditioning` must be one of {_LOCAL}. Received: local_conditioning={local_conditioning!r}"
