@@ -37,6 +37,15 @@ def export_saved_model(model, export_dir, use_cache=True):
       shape (1.0 keeps the value of `known`, 0.0 samples it), `seed`, `temperature` ->
       `samples`.
 
+    - `generate_init` and `generate_step`, for sequence models with a cached step (WaveNet, ...):
+      streaming `model.generate`. `generate_init(num_samples, seed[, condition])` (a global
+      condition) returns the state as a flat dict of tensors (`cache__...`, `x_prev`, `index`,
+      `seed`); `generate_step(<that state>, temperature[, condition])` draws the next
+      `input_shape[0]` time steps (`samples`) and returns the next state. A local condition
+      (WaveNet's `local_conditioning`) goes to each `generate_step`: the
+      `ceil(input_shape[0] / hop)` frames of its steps. k calls give exactly
+      `model.sample(n, num_steps=k * input_shape[0], seed=s)`.
+
     A seed `s >= 0` gives exactly `model.sample(n, seed=s)` (`model.sample(n, known=...,
     known_mask=..., seed=s)` for `complete`); a negative seed (e.g. `-1`) draws a fresh seed
     inside the graph on every call. Bad inputs (values outside the support, NaN or inf,

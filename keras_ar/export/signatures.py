@@ -47,7 +47,129 @@ def build_archive(model, use_cache=True):
     # `serve` is the traced `log_prob` itself: no second trace, one function in the SavedModel.
     endpoints["log_prob"].get_concrete_function()
     archive.add_endpoint("serve", endpoints["log_prob"])
+    if streams(model, use_cache):
+        stream = _Stream(ep)
+        archive.add_endpoint("generate_init", stream.init_function(), stream.init_specs())
+        archive.add_endpoint("generate_step", stream.step_function(), stream.step_specs())
     return archive
+
+
+def streams(model, use_cache=True):
+    """Whether the export of `model` has the streaming `generate_init` / `generate_step` signatures:
+    a sequence model (`variable_length`) with a cached step."""
+    return bool(use_cache and model.variable_length and model.has_cached_step)
+
+
+class _Stream:
+    """`generate_init` and `generate_step`: `model.generate` as two signatures whose state is a
+    flat dict of tensors named by their path in the state (`cache__layers__input_conv__buffer`,
+    ..., `x_prev`, `index`, `seed`): a server feeds the state that one call returns to the next.
+
+    Each `generate_step` call draws `stream_steps = input_shape[0]` time steps (a fixed number:
+    the loop is XLA-compiled like `model.sample`, so that a seed gives the model's samples).
+    """
+
+    def __init__(self, ep):
+        self.ep, self.model = ep, ep.model
+        model = self.model
+        self.stream_steps = int(model.event_shape[0])
+        self.local = tuple(model._stream_condition_keys())
+        self.global_condition = ep.conditional and not self.local
+        probe = {n: self._flat(self._initial_state(n, self._probe(n) if self.global_condition else None)) for n in (1, 2)}
+        self.state_specs = {}
+        for name, value in probe[1].items():
+            other = probe[2][name]
+            shape = [None if a != b else a for a, b in zip(value.shape, other.shape)]  # the batch dims
+            self.state_specs[name] = tf.TensorSpec(shape, value.dtype, name=name)
+        self._loop = tf_xla_function(
+            lambda cache, x_prev, index, seed, temperature: model._generate_tensors(
+                cache, x_prev, index, seed, temperature, self.stream_steps
+            )
+        )
+
+    def _probe(self, n):
+        if self.model.num_classes is not None:
+            return tf.zeros([n], tf.int32)
+        return tf.zeros([n, *self.model.condition_shape], tf.float32)
+
+    def _initial_state(self, n, condition, seed=None):
+        model = self.model
+        vector = None if condition is None else model._condition_vector(condition)
+        seed = tf.zeros([], tf.int32) if seed is None else seed
+        return {
+            "cache": model.init_cache(n, vector, seed),
+            "x_prev": tf.zeros([n, model.head.event_size], tf.float32),
+            "index": tf.zeros([], tf.int32),
+            "seed": seed,
+        }
+
+    @staticmethod
+    def _flat(state):
+        return {"__".join(str(p) for p in path): tf.convert_to_tensor(v) for path, v in keras.tree.flatten_with_path(state)}
+
+    def _nested(self, flat):
+        template = self._initial_state(1, self._probe(1) if self.global_condition else None)
+        paths = ["__".join(str(p) for p in path) for path, _ in keras.tree.flatten_with_path(template)]
+        return keras.tree.pack_sequence_as(template, [flat[p] for p in paths])
+
+    # ------------------------------------------------------------------ generate_init
+    def init_specs(self):
+        specs = [tf.TensorSpec([], tf.int32, name="num_samples"), tf.TensorSpec([], tf.int32, name="seed")]
+        if self.global_condition:
+            specs.append(self.ep.specs([])[0])
+        return specs
+
+    def init_function(self):
+        ep = self.ep
+
+        def init(num_samples, seed, condition=None):
+            checks = [_assert(num_samples >= 1, "`num_samples` must be an int >= 1. Received:", num_samples)]
+            checks += ep._condition_checks(condition, num_samples)
+            with tf.control_dependencies(checks):
+                seed = served_seed(seed)
+                condition = None if condition is None else ep._repeat(condition, num_samples)
+                return self._flat(self._initial_state(num_samples, condition, seed))
+
+        if self.global_condition:
+            return lambda num_samples, seed, condition: init(num_samples, seed, condition)
+        return lambda num_samples, seed: init(num_samples, seed)
+
+    # ------------------------------------------------------------------ generate_step
+    def step_specs(self):
+        specs = list(self.state_specs.values()) + [tf.TensorSpec([], tf.float32, name="temperature")]
+        if self.local:
+            frames = -(-self.stream_steps // self.model.hop)
+            features = self.model.condition_shape[1]
+            specs.append(tf.TensorSpec([None, frames, features], tf.float32, name="condition"))
+        return specs
+
+    def step_function(self):
+        model, ep, names = self.model, self.ep, list(self.state_specs)
+        groups = self.stream_steps * model._steps_per_group()
+
+        def step(*args):
+            flat = dict(zip(names, args[: len(names)]))
+            temperature = args[len(names)]
+            state = self._nested(flat)
+            cache = state["cache"]
+            checks = [ep._temperature_check(temperature)]
+            if self.local:
+                condition = args[len(names) + 1]
+                n = tf.shape(state["x_prev"])[0]
+                checks += ep._condition_checks(condition, n)
+                with tf.control_dependencies(checks):
+                    vector = tf.reshape(ep._repeat(condition, n), [n, -1])
+                    start = state["index"] // model._steps_per_group()
+                    features = model._condition_cache(vector)["features"]
+                    cache = {**cache, "features": features, "feature_start": start}
+            with tf.control_dependencies(checks):
+                out, cache, x_prev = self._loop(cache, state["x_prev"], state["index"], state["seed"], temperature)
+            cache = {k: v for k, v in cache.items() if k not in self.local}
+            out = tf.cast(out, tf.int32) if model.head.is_discrete else tf.cast(out, tf.float32)
+            new = {"cache": cache, "x_prev": x_prev, "index": state["index"] + groups, "seed": state["seed"]}
+            return {"samples": out, **self._flat(new)}
+
+        return _with_arguments(step, names + ["temperature"] + (["condition"] if self.local else []))
 
 
 def _unconditional_functions(ep):
@@ -303,6 +425,15 @@ def served_seed(seed):
         )
 
     return tf.cond(seed < 0, fresh, lambda: tf.math.floormod(seed, SEED_MODULUS))
+
+
+def _with_arguments(fn, names):
+    """`fn(*args)` as a function whose parameters are `names` (ExportArchive names the signature's
+    inputs after the traced function's parameters)."""
+    source = f"def wrapper({', '.join(names)}):\n    return fn({', '.join(names)})\n"
+    scope = {"fn": fn}
+    exec(source, scope)  # noqa: S102 -- the names are the state's paths, made above
+    return scope["wrapper"]
 
 
 def _assert(condition, message, *data):

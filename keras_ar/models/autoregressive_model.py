@@ -16,6 +16,7 @@ from keras_ar.utils.checks import BatchChecker
 from keras_ar.utils.checks import batch_where
 from keras_ar.utils.checks import check_condition
 from keras_ar.utils.checks import check_event
+from keras_ar.utils.checks import check_int
 from keras_ar.utils.checks import concrete
 from keras_ar.utils.checks import input_error
 from keras_ar.utils.checks import tf_batch_check
@@ -372,6 +373,132 @@ class AutoregressiveModel(keras.Model):
             ops.convert_to_tensor(float(temperature), "float32"),
         )
 
+    def generate(self, num_steps, num_samples=None, condition=None, seed=None, temperature=1.0, state=None):
+        """Generate the next `num_steps` time steps of a sequence model, resumably (streaming).
+
+        The first call starts `num_samples` sequences; it returns the steps drawn and a `state`
+        (the model's cache, the last values, the position and the seed) that the next call
+        takes to go on where this one stopped. Steps are drawn with `step_seed(seed, i)` for
+        the global position i, so calls of N1, N2, ... steps give exactly the samples of one
+        call of N1 + N2 + ... steps, and `generate(N, n, seed=s)` equals
+        `sample(n, num_steps=N, seed=s)`. Each distinct `num_steps` is compiled once.
+
+        Args:
+            num_steps: int >= 1. Time steps to draw in this call.
+            num_samples: int. Sequences to start (first call only; defaults to 1).
+            condition: a global condition (class labels `[num_samples]` or vectors), first call
+                only (the state keeps it); or, for a model with a local condition (a feature
+                sequence, e.g. WaveNet's `local_conditioning`), the frames of this call's steps,
+                `[num_samples, >= ceil(num_steps / hop), features]`, on every call, as they
+                arrive (calls must then start on a frame boundary).
+            seed: int or None, first call only. None draws a fresh seed.
+            temperature: float > 0, for this call.
+            state: None to start, or the `state` a previous call returned.
+
+        Returns:
+            `(samples, state)`: `[num_samples, num_steps, *input_shape[1:]]` (int32 levels for
+            discrete heads, float32 otherwise) and the state to pass on.
+
+        Example:
+
+        >>> model = keras_ar.models.WaveNet(input_shape=(8,), num_levels=4, residual_channels=4,
+        ...     dilation_channels=4, skip_channels=4, num_layers_per_stack=2, num_stacks=1)
+        >>> a, state = model.generate(5, num_samples=2, seed=1)
+        >>> b, state = model.generate(7, state=state)
+        >>> whole = model.sample(2, num_steps=12, seed=1)
+        >>> to_np = keras.ops.convert_to_numpy
+        >>> bool(np.array_equal(np.concatenate([to_np(a), to_np(b)], 1), to_np(whole)))
+        True
+        """
+        if not self.variable_length:
+            raise ValueError(
+                f"`generate` streams sequence models; {type(self).__name__} draws whole events of shape "
+                f"{self.event_shape}: use `sample(num_samples)`. Received: num_steps={num_steps!r}"
+            )
+        if not self.has_cached_step:
+            raise ValueError(
+                f"{type(self).__name__} has no cached `step` to stream with: use `sample(n, num_steps=...)`."
+            )
+        check_int(num_steps, "num_steps", 1)
+        if not isinstance(temperature, numbers.Real) or isinstance(temperature, bool) or not temperature > 0:
+            raise ValueError(f"`temperature` must be a float > 0. Received: temperature={temperature!r}")
+        local = self._stream_condition_keys()
+        if state is None:
+            n = 1 if num_samples is None else check_int(num_samples, "num_samples", 1)
+            seed = resolve_seed(seed)
+            vector = None if local else self._sample_condition(condition, n)
+            state = {
+                "cache": self.init_cache(n, vector, ops.convert_to_tensor(seed, "int32")),
+                "x_prev": ops.zeros((n, self.head.event_size), "float32"),
+                "index": ops.zeros((), "int32"),
+                "seed": ops.convert_to_tensor(seed, "int32"),
+            }
+        else:
+            if not isinstance(state, dict) or set(state) != {"cache", "x_prev", "index", "seed"}:
+                raise ValueError(
+                    "`state` must be the state a previous `generate` call returned (a dict with keys 'cache', "
+                    f"'x_prev', 'index', 'seed'). Received: {type(state).__name__}"
+                )
+            n = int(ops.shape(state["x_prev"])[0])
+            for value, name in ((num_samples, "num_samples"), (seed, "seed")):
+                if value is not None and not (name == "num_samples" and value == n):
+                    raise ValueError(
+                        f"`{name}` is kept in `state` when a generation goes on: pass `{name}=None`. "
+                        f"Received: {name}={value!r}"
+                    )
+            if condition is not None and not local:
+                raise ValueError(
+                    "The global condition is kept in `state` when a generation goes on: pass `condition=None`. "
+                    "Received: a condition"
+                )
+        cache = state["cache"]
+        if local:
+            start = int(ops.convert_to_numpy(state["index"])) // self._steps_per_group()
+            cache = self._add_stream_condition(cache, condition, n, num_steps, start)
+        fn = compiled_method(self, f"generate_steps{num_steps}", _generate_chunk(num_steps))
+        samples, cache, x_prev = fn(
+            cache, state["x_prev"], state["index"], state["seed"], ops.convert_to_tensor(float(temperature), "float32")
+        )
+        cache = {k: v for k, v in cache.items() if k not in local}
+        groups = num_steps * self._steps_per_group()
+        state = {"cache": cache, "x_prev": x_prev, "index": state["index"] + groups, "seed": state["seed"]}
+        return samples, state
+
+    def _steps_per_group(self):
+        """Groups drawn per time step of a sequence model (its channels, one at a time, or 1)."""
+        return int(np.prod(self.event_shape[1:])) // self.head.event_size
+
+    def _stream_condition_keys(self):
+        """The cache keys that hold a local condition, replaced on every `generate` call (none here)."""
+        return ()
+
+    def _add_stream_condition(self, cache, condition, n, num_steps, start):
+        """The cache with the local condition of `generate`'s next `num_steps` steps from time
+        `start` (a model with `_stream_condition_keys` defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} takes no local condition")
+
+    def _generate_tensors(self, cache, x_prev, index, seed, temperature, num_steps):
+        """The loop of `generate`, tensor-only: `num_steps` time steps from position `index`.
+
+        Returns `(samples [n, num_steps, *input_shape[1:]] float32, cache, x_prev)`.
+        """
+        e = self.head.event_size
+        n = ops.shape(x_prev)[0]
+        groups = num_steps * self._steps_per_group()
+
+        def body(i, state):
+            out, cache, x_prev = state
+            params, cache = self.step(cache, x_prev, index + i)
+            value = ops.reshape(self.head.sample(params, step_seed(seed, index + i), temperature), (-1, e))
+            value = ops.cast(value, "float32")
+            zero = ops.zeros((), "int32")
+            out = ops.slice_update(out, ops.stack([zero, ops.cast(i, "int32"), zero]), ops.expand_dims(value, 1))
+            return out, cache, value
+
+        out = ops.zeros((n, groups, e), "float32")
+        out, cache, x_prev = ops.fori_loop(0, groups, body, (out, cache, x_prev))
+        return ops.reshape(out, (n, num_steps) + tuple(self.event_shape[1:])), cache, x_prev
+
     @property
     def has_cached_step(self):
         """True when the model's `step` is faster than one teacher-forced pass per step."""
@@ -679,6 +806,16 @@ def _sample_and_cast(use_cache):
     def run(model, condition, known, known_mask, seed, temperature):
         out = model._sample_tensors(condition, known, known_mask, seed, temperature, use_cache=use_cache)
         return ops.cast(out, "int32") if model.head.is_discrete else out
+
+    return run
+
+
+def _generate_chunk(num_steps):
+    """The function `generate` compiles for `num_steps` steps."""
+
+    def run(model, cache, x_prev, index, seed, temperature):
+        out, cache, x_prev = model._generate_tensors(cache, x_prev, index, seed, temperature, num_steps)
+        return (ops.cast(out, "int32") if model.head.is_discrete else out), cache, x_prev
 
     return run
 

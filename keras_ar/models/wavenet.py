@@ -282,6 +282,21 @@ class WaveNet(AutoregressiveModel):
         check_condition(c, None, c.shape[1:], n)  # finite numbers
         return ops.reshape(ops.convert_to_tensor(c, "float32"), (n, -1))
 
+    def _stream_condition_keys(self):
+        return ("features", "feature_start") if self.hop is not None else ()
+
+    def _add_stream_condition(self, cache, condition, n, num_steps, start):
+        """The upsampled frames of `generate`'s next `num_steps` steps, which start at time `start`."""
+        if start % self.hop:
+            raise ValueError(
+                f"With a local condition, `generate` calls must start on a frame boundary ({self.hop} samples per "
+                f"frame), so that each call's frames cover its steps: make every call but the last draw a multiple "
+                f"of {self.hop} steps. Received: a call starting at step {start}"
+            )
+        vector = self._sample_condition(condition, n, num_steps=num_steps)
+        features = self._condition_cache(vector)["features"]
+        return {**cache, "features": features, "feature_start": ops.convert_to_tensor(start, "int32")}
+
     # ------------------------------------------------------------------ cached sampling
     def _convs(self):
         return [self.input_conv] + list(self.dilated_convs)
@@ -338,8 +353,9 @@ class WaveNet(AutoregressiveModel):
                 y, layers[layer.name] = layer.step(inputs, layers[layer.name])
                 return y
 
-            if "features" in cache:
-                bias = self.condition_projection(ops.take(cache["features"], t, axis=1))
+            if "features" in cache:  # `generate` streams the frames: they start at time `feature_start`
+                features_t = ops.take(cache["features"], t - cache.get("feature_start", 0), axis=1)
+                bias = self.condition_projection(features_t)
             else:
                 bias = cache.get("condition_bias")
             return self._network(h, conv, bias), layers

@@ -19,6 +19,7 @@ from keras_ar.export import export_saved_model
 from keras_ar.export import saved_model as saved_model_module
 from keras_ar.models import MADE
 from keras_ar.models import PixelCNN
+from keras_ar.models import WaveNet
 from tests import helpers
 
 SMALL = dict(filters=6, num_residual_blocks=1, first_kernel_size=3)
@@ -317,6 +318,52 @@ def test_saved_model_cli_lists_signatures(tmp_path):
     for tensor in ("inputs['known_mask']", "inputs['num_samples']", "inputs['condition']",
                    "outputs['bits_per_dim']", "outputs['samples']"):
         assert tensor in out.stdout
+
+
+# ---------------------------------------------------------------------- streaming (sequence models)
+STREAM_CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stream_check.py")
+WAVENET = dict(residual_channels=4, dilation_channels=4, skip_channels=4, num_layers_per_stack=2, num_stacks=1)
+STREAMED = {
+    "labels": lambda: WaveNet(input_shape=(4,), num_levels=5, num_classes=3, **WAVENET),
+    "local": lambda: WaveNet(input_shape=(4, 2), distribution="gaussian_mixture", num_components=2,
+                             condition_shape=(2, 3), local_conditioning="transposed_conv", **WAVENET),
+}
+
+
+@pytest.mark.tf_only
+@pytest.mark.parametrize("key", ["labels", pytest.param("local", marks=pytest.mark.slow)])
+def test_streamed_generation_equals_model_without_keras(key, tmp_path):
+    """`generate_init`, then `generate_step` three times feeding the state back (4 steps per call, the
+    input length): the 12 steps are `model.sample(n, num_steps=12, seed=s)` (and `model.generate`)."""
+    model = STREAMED[key]()
+    helpers.randomize_weights(model, seed=1)
+    path = export_saved_model(model, tmp_path / key)
+    rng, n, calls = np.random.default_rng(0), 2, 3
+    inputs = dict(num_samples=np.int32(n), seed=np.int32(7), num_calls=np.int32(calls), temperature=np.float32(0.8))
+    cond = None
+    if model.num_classes:
+        cond = inputs["condition"] = np.array([2, 0], "int32")
+    if model.hop:
+        cond = inputs["frames"] = rng.normal(size=(n, calls * 2, 3)).astype("float32")
+    np.savez(tmp_path / "in.npz", **inputs)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="-1")
+    proc = subprocess.run(
+        [sys.executable, STREAM_CHECK, path, str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
+        capture_output=True, text=True, env=env, cwd=str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["blocked"] == ["keras", "keras_ar", "tf_keras", "tensorflow_probability"]
+    assert {"x_prev", "index", "seed", "temperature"} <= set(report["step_inputs"])
+    assert ("condition" in report["step_inputs"]) == bool(model.hop)
+    assert ("condition" in report["init_inputs"]) == bool(model.num_classes)
+    served = np.load(tmp_path / "out.npz")["samples"]
+    expected = helpers.to_np(model.sample(n, condition=cond, num_steps=12, seed=7, temperature=0.8))
+    assert served.dtype == expected.dtype and served.shape == expected.shape
+    if model.head.is_discrete:
+        np.testing.assert_array_equal(served, expected)
+    else:
+        np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-5)
 
 
 # ---------------------------------------------------------------------- other backends

@@ -242,3 +242,63 @@ def test_bad_arguments():
         model.log_prob(np.full((1, 4), 2), condition=np.zeros((1, 2, 3)))
     with pytest.raises(ValueError, match="shape"):
         model.log_prob(np.zeros((1, 5)), condition=np.zeros((1, 2, 3)))
+
+
+# ---------------------------------------------------------------------- streaming generation
+def _chunks(model, cond, sizes, seed=4, temperature=1.0):
+    """`generate` in calls of `sizes` steps; the local frames of each call as they arrive."""
+    outs, state, start = [], None, 0
+    for size in sizes:
+        frames = None
+        if model.hop is not None:
+            frames = cond[:, start // model.hop : -(-(start + size) // model.hop)]
+        kwargs = dict(num_samples=cond.shape[0] if cond is not None else 2, seed=seed) if state is None else {}
+        c = frames if model.hop is not None else (cond if state is None else None)
+        out, state = model.generate(size, condition=c, state=state, temperature=temperature, **kwargs)
+        outs.append(helpers.to_np(out))
+        start += size
+    return np.concatenate(outs, axis=1), state
+
+
+@pytest.mark.parametrize("name", ["class", "repeat", "gaussian", pytest.param("transposed", marks=pytest.mark.slow)])
+def test_generate_in_chunks_equals_one_call_and_sample(name):
+    model = _model(name)
+    n, rng = 2, np.random.default_rng(5)
+    total = 12
+    cond = helpers._condition(model, n, rng)
+    if model.hop is not None:  # frames for 12 steps
+        cond = rng.normal(size=(n, total // model.hop, model.condition_shape[1])).astype("float32")
+    sizes = [4, 8] if model.hop is not None else [5, 7]  # calls start on a frame boundary (hop 2)
+    chunked, state = _chunks(model, cond, sizes)
+    whole, _ = _chunks(model, cond, [total])
+    expected = helpers.to_np(model.sample(n, condition=cond, num_steps=total, seed=4))
+    assert chunked.shape == (n, total) + model.event_shape[1:]
+    np.testing.assert_array_equal(chunked, whole)
+    np.testing.assert_allclose(chunked, expected, rtol=1e-5, atol=1e-6)
+    assert int(helpers.to_np(state["index"])) == total * model.num_channels
+    # each call's temperature is the one `sample` uses
+    hot, _ = _chunks(model, cond, sizes, temperature=3.0)
+    expected = helpers.to_np(model.sample(n, condition=cond, num_steps=total, seed=4, temperature=3.0))
+    np.testing.assert_allclose(hot, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_generate_errors():
+    model = _model("repeat")
+    frames = np.zeros((2, 4, 3), "float32")
+    out, state = model.generate(3, num_samples=2, condition=frames, seed=0)
+    with pytest.raises(ValueError, match="frame boundary"):
+        model.generate(2, condition=frames, state=state)
+    with pytest.raises(ValueError, match="seed=None"):
+        model.generate(2, condition=frames, state=state, seed=1)
+    with pytest.raises(ValueError, match="num_steps=0"):
+        model.generate(0, num_samples=2, condition=frames)
+    with pytest.raises(ValueError, match=r"\(2, >= 2, 3\)"):
+        model.generate(4, num_samples=2, condition=frames[:, :1])
+    with pytest.raises(ValueError, match="state"):
+        model.generate(2, state={"cache": {}})
+    glob = _model("class")
+    _, state = glob.generate(2, num_samples=2, condition=np.array([0, 1]), seed=0)
+    with pytest.raises(ValueError, match="condition=None"):
+        glob.generate(2, condition=np.array([0, 1]), state=state)
+    with pytest.raises(ValueError, match="use `sample"):
+        FVSBN(input_shape=(3,)).generate(2)
