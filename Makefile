@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # tests run in one process per core (pytest-xdist); `make test PYTEST_WORKERS=` runs them in one
 PYTEST_WORKERS ?= -n auto
 
-.PHONY: demo test test-jax test-torch bench clean
+.PHONY: demo test test-jax test-torch bench clean speech-deps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m keras_ar.demo --output demo_output
 
-test: $(STAMP)
+test: $(STAMP) speech-deps
 	$(PY) -m pytest -q $(PYTEST_WORKERS)
+
+# espeak-ng (Debian package) synthesizes the `speech` protocol; installed with apt-get where missing
+# (as root, else with sudo). Where it cannot be installed (no apt-get, no root, offline) this warns
+# and goes on: the speech tests then skip themselves, saying why.
+speech-deps:
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "installing espeak-ng (the speech protocol's synthesizer) with apt-get"; \
+	  { $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng; } \
+	  || echo "WARNING: could not install espeak-ng; run 'sudo apt-get install espeak-ng' (the speech tests skip without it)" >&2; }
 
 # the backend-independent tests again on JAX and PyTorch, without the slow set (run on TensorFlow);
 # tf_only tests skip themselves there

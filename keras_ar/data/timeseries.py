@@ -1,0 +1,198 @@
+"""The `timeseries` protocol: statsmodels' bundled `co2` and `sunspots` series, split in time.
+
+- `co2`: `statsmodels.datasets.co2.load_pandas().data["co2"]`, weekly atmospheric CO2 at Mauna
+  Loa (ppm), 1958-03-29 to 2001-12-29, 2284 weeks; the 59 missing weeks are filled by linear
+  interpolation between their neighbours in week index (`np.interp`).
+- `sunspots`: `statsmodels.datasets.sunspots.load_pandas().data["SUNACTIVITY"]`, yearly sunspot
+  numbers 1700 to 2008, 309 years.
+
+Split in time, with `n` values: the first `int(0.7 * n)` values train, the next
+`int(0.8 * n) - int(0.7 * n)` validation, the rest (the last ~20%) test: co2 1598 / 229 / 457,
+sunspots 216 / 31 / 62. All values are standardised by the mean and (population, ddof=0)
+standard deviation of the train part, in float64, then stored as float32. Metric: the test NLL
+in nats per value, each test value scored given the values before it (the train and
+validation values serve as context); `autoreg_baseline` gives the classical anchor.
+"""
+
+import math
+
+import numpy as np
+
+from keras_ar.data.sequences import SequenceData
+from keras_ar.data.sequences import check_positive_int
+from keras_ar.data.sequences import check_split
+from keras_ar.data.sequences import scoring_windows
+from keras_ar.data.sequences import windows
+
+SERIES = ("co2", "sunspots")
+_TRAIN_END, _VALIDATION_END = 0.7, 0.8
+
+
+def raw_series(name):
+    """The raw values of a series (missing co2 weeks interpolated), float64 1-D.
+
+    Example:
+
+    >>> x = raw_series("sunspots")
+    >>> len(x), x[:3].tolist()
+    (309, [5.0, 11.0, 16.0])
+    """
+    if name not in SERIES:
+        raise ValueError(f"`name` must be one of {SERIES}. Received: name={name!r}")
+    from statsmodels import datasets
+
+    if name == "co2":
+        values = datasets.co2.load_pandas().data["co2"].to_numpy(np.float64)
+        known = ~np.isnan(values)
+        steps = np.arange(len(values))
+        return np.interp(steps, steps[known], values[known])
+    return datasets.sunspots.load_pandas().data["SUNACTIVITY"].to_numpy(np.float64)
+
+
+def split_sizes(n):
+    """`(train, validation, test)` sizes of a series of `n` values.
+
+    Example:
+
+    >>> split_sizes(2284), split_sizes(309)
+    ((1598, 229, 457), (216, 31, 62))
+    """
+    train_end, validation_end = int(_TRAIN_END * n), int(_VALIDATION_END * n)
+    return train_end, validation_end - train_end, n - validation_end
+
+
+def load_timeseries(name):
+    """Load one series of the `timeseries` protocol (module docstring), standardised and split.
+
+    Args:
+        name: `"co2"` or `"sunspots"`.
+
+    Returns:
+        A `SequenceData` with float32 1-D `train` / `validation` / `test`, metric
+        `"nats per value"`; `info` holds `mean` and `std` (of the raw train values) and `sizes`.
+
+    Example:
+
+    >>> data = load_timeseries("co2")
+    >>> len(data.train), len(data.validation), len(data.test)
+    (1598, 229, 457)
+    >>> bool(abs(data.train.mean()) < 1e-6), round(float(data.train.std()), 4)
+    (True, 1.0)
+    """
+    raw = raw_series(name)
+    n_train, n_validation, _ = split_sizes(len(raw))
+    mean, std = raw[:n_train].mean(), raw[:n_train].std()
+    x = ((raw - mean) / std).astype(np.float32)
+    return SequenceData(
+        name=name,
+        train=x[:n_train],
+        validation=x[n_train : n_train + n_validation],
+        test=x[n_train + n_validation :],
+        metric="nats per value",
+        info={"mean": float(mean), "std": float(std), "sizes": split_sizes(len(raw))},
+    )
+
+
+def _full(data):
+    return np.concatenate([data.train, data.validation, data.test])
+
+
+def _start(data, split):
+    check_split(split)
+    return {"train": 0, "validation": len(data.train), "test": len(data.train) + len(data.validation)}[split]
+
+
+def timeseries_windows(data, split, length, stride=1):
+    """Windows of `length` values within one split (`windows`), float32 `(N, length)`.
+
+    Example:
+
+    >>> timeseries_windows(load_timeseries("sunspots"), "train", 32).shape
+    (185, 32)
+    """
+    check_split(split)
+    return windows(data.split(split), length, stride)
+
+
+def timeseries_scoring_windows(data, split="test", segment_length=32, context=32):
+    """`scoring_windows` over a split: every value scored once, with up to `context` earlier values
+    of the series (from the previous splits too) as context; zeros (the train mean) before the
+    series' start.
+
+    Returns:
+        `(windows, mask)`, float32 `(N, context + segment_length)`.
+    """
+    start = _start(data, split)
+    end = start + len(data.split(split))
+    return scoring_windows(_full(data)[:end], segment_length, context, start=start, pad_value=0.0)
+
+
+def timeseries_dataset(name_or_data, split, length, batch_size=32, stride=1, shuffle=None, seed=0):
+    """Windows of one split as a batched `tf.data.Dataset` of float32 `(batch, length)`.
+
+    Example:
+
+    >>> ds = timeseries_dataset("co2", "train", length=64, batch_size=16)
+    >>> next(iter(ds)).shape
+    TensorShape([16, 64])
+    """
+    from keras_ar.data.pipelines import make_dataset
+
+    data = load_timeseries(name_or_data) if isinstance(name_or_data, str) else name_or_data
+    shuffle = split == "train" if shuffle is None else shuffle
+    return make_dataset(timeseries_windows(data, split, length, stride), batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+
+def _ar_nll(params, sigma2, series, order, start, end):
+    """Mean Gaussian one-step NLL of `series[start:end]` under AR(order) with intercept."""
+    targets = series[start:end]
+    lags = np.stack([series[start - k : end - k] for k in range(1, order + 1)], axis=1)
+    mean = params[0] + lags @ params[1:]
+    return float(np.mean(0.5 * math.log(2 * math.pi * sigma2) + (targets - mean) ** 2 / (2 * sigma2)))
+
+
+def autoreg_baseline(name_or_data, max_order=None):
+    """The classical anchor: a statsmodels `AutoReg` (Gaussian AR(p) with intercept) on the
+    standardised series, p chosen by validation NLL.
+
+    For each `p` in `1..max_order`, `AutoReg(train, lags=p, trend="c").fit()` (conditional
+    least squares on the train values only); a value is predicted from the `p` true values
+    before it (from earlier splits where needed) with the fitted variance `sigma2`. The `p`
+    of the lowest validation NLL is kept (train fit unchanged) and scored on the test values.
+
+    Args:
+        name_or_data: `"co2"`, `"sunspots"` or a `SequenceData` from `load_timeseries`.
+        max_order: int, the largest order tried; None means `min(60, len(train) // 10)` (60
+            fits for co2: about half a minute).
+
+    Returns:
+        dict: `order`, `validation_nll`, `test_nll` (nats per value, standardised units),
+        `validation_nlls` (per order tried).
+
+    Example:
+
+    >>> result = autoreg_baseline("sunspots", max_order=10)
+    >>> result["order"], round(result["test_nll"], 3)
+    (8, 1.155)
+    """
+    from statsmodels.tsa.ar_model import AutoReg
+
+    data = load_timeseries(name_or_data) if isinstance(name_or_data, str) else name_or_data
+    series = _full(data).astype(np.float64)
+    train = series[: len(data.train)]
+    if max_order is None:
+        max_order = min(60, len(train) // 10)
+    max_order = check_positive_int(max_order, "max_order")
+    n_train, n_validation = len(data.train), len(data.validation)
+    fits, validation_nlls = {}, {}
+    for order in range(1, max_order + 1):
+        result = AutoReg(train, lags=order, trend="c").fit()
+        fits[order] = (np.asarray(result.params), float(result.sigma2))
+        validation_nlls[order] = _ar_nll(*fits[order], series, order, n_train, n_train + n_validation)
+    order = min(validation_nlls, key=validation_nlls.get)
+    return {
+        "order": order,
+        "validation_nll": validation_nlls[order],
+        "test_nll": _ar_nll(*fits[order], series, order, n_train + n_validation, len(series)),
+        "validation_nlls": validation_nlls,
+    }
