@@ -41,6 +41,9 @@ def build_archive(model, use_cache=True):
     archive = keras.export.ExportArchive()
     archive.track(model)
     fns = _conditional_functions(ep) if ep.conditional else _unconditional_functions(ep)
+    if not model.has_prior:  # an autoencoder: images come from codes (`decode`), not from `sample`
+        fns = {k: v for k, v in fns.items() if k not in ("sample", "complete")}
+        fns.update(_autoencoder_functions(model, use_cache))
     endpoints = {}
     for name, (fn, inputs) in fns.items():
         endpoints[name] = archive.add_endpoint(name, fn, ep.specs(inputs))
@@ -208,6 +211,22 @@ def _conditional_functions(ep):
     return _table(log_prob, conditional_log_probs, sample, complete)
 
 
+def _autoencoder_functions(model, use_cache):
+    """`encode` (x -> code) and `decode` (code, seed, temperature -> samples, the decoder's engine)
+    of a `PixelCNNAutoEncoder`."""
+    ep = _Endpoints(model, use_cache)
+    decoder = _Endpoints(model.decoder, use_cache)
+
+    def encode(x):
+        x, _ = ep._scored(x, None)
+        return {"code": model._encode(x)}
+
+    def decode(code, seed, temperature):
+        return decoder.sample(tf.shape(code)[0], seed, temperature, code)
+
+    return {"encode": (encode, ["x"]), "decode": (decode, ["code", "seed", "temperature"])}
+
+
 def _table(log_prob, conditional_log_probs, sample, complete):
     # `log_prob` first: ExportArchive makes the first endpoint `serving_default`.
     return {
@@ -238,6 +257,9 @@ class _Endpoints:
     def specs(self, names):
         """`tf.TensorSpec`s of the named inputs, plus `condition` for a conditional model."""
         event = (None,) + self.event_shape
+        if "code" in names:  # an autoencoder's `decode`: the code is the decoder's condition
+            return [tf.TensorSpec((None, self.model.code_size), tf.float32, name="code"),
+                    tf.TensorSpec([], tf.int32, name="seed"), tf.TensorSpec([], tf.float32, name="temperature")]
         table = {
             "x": tf.TensorSpec(event, tf.float32, name="x"),
             "known": tf.TensorSpec(event, tf.float32, name="known"),

@@ -67,6 +67,8 @@ class AutoregressiveModel(keras.Model):
     # True for sequence models (`input_shape=(length, ...)`, time first, groups in time order)
     # whose `compute_params` and cache contract work for any length: `sample(num_steps=...)`.
     variable_length = False
+    # False for a model with no distribution over its inputs alone (an autoencoder): no `sample`
+    has_prior = True
 
     def __init__(
         self,

@@ -84,6 +84,8 @@ class PixelCNNAutoEncoder(AutoregressiveModel):
         NeurIPS 2016 (section 3.4, PixelCNN auto-encoders).
     """
 
+    has_prior = False  # images come from codes: `decode`; export has `encode` / `decode`, no `sample`
+
     def __init__(
         self,
         input_shape,

@@ -19,6 +19,7 @@ from keras_ar.export import export_saved_model
 from keras_ar.export import saved_model as saved_model_module
 from keras_ar.models import MADE
 from keras_ar.models import PixelCNN
+from keras_ar.models import PixelCNNAutoEncoder
 from keras_ar.models import WaveNet
 from tests import helpers
 
@@ -318,6 +319,31 @@ def test_saved_model_cli_lists_signatures(tmp_path):
     for tensor in ("inputs['known_mask']", "inputs['num_samples']", "inputs['condition']",
                    "outputs['bits_per_dim']", "outputs['samples']"):
         assert tensor in out.stdout
+
+
+@pytest.mark.tf_only
+@pytest.mark.slow
+def test_autoencoder_serves_encode_and_decode_without_keras(tmp_path):
+    """An autoencoder has no prior: its export has `encode` and `decode` instead of `sample` and
+    `complete`; served codes, reconstruction likelihoods and decoded images equal the model's."""
+    model = PixelCNNAutoEncoder(input_shape=(3, 3, 1), code_size=2, encoder_filters=(2,), filters=4, num_blocks=1,
+                                first_kernel_size=3)
+    helpers.randomize_weights(model, seed=1)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, size=(3, 3, 3, 1)).astype("float32")
+    code = rng.normal(size=(3, 2)).astype("float32")
+    plan = _Plan(tmp_path)
+    plan.models["ae"] = export_saved_model(model, tmp_path / "ae")
+    plan.call("lp", "ae", "log_prob", "log_prob", expect=helpers.to_np(model.log_prob(x)), x=x)
+    plan.call("enc", "ae", "encode", "code", expect=helpers.to_np(model.encode(x)), x=x)
+    plan.call("dec", "ae", "decode", "samples", expect=helpers.to_np(model.decode(code, seed=5)), exact=True,
+              code=code, seed=np.int32(5), temperature=np.float32(1.0))
+    plan.call("bad", "ae", "encode", "code", error="values must lie in 0..1", x=x + 2)
+    results, report = plan.run()
+    assert report["signatures"]["ae"] == ["conditional_log_probs", "decode", "encode", "log_prob", "serve",
+                                          "serving_default"]
+    plan.models = {}  # the signature list is checked above
+    plan.check(results, report)
 
 
 # ---------------------------------------------------------------------- streaming (sequence models)
