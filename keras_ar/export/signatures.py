@@ -156,6 +156,14 @@ class _Stream:
             state = self._nested(flat)
             cache = state["cache"]
             checks = [ep._temperature_check(temperature)]
+            capacity = model._stream_capacity()
+            if capacity is not None:
+                checks.append(_assert(
+                    state["index"] // model._steps_per_group() + self.stream_steps <= capacity,
+                    f"The generation cache holds {capacity} time steps and each `generate_step` draws "
+                    f"{self.stream_steps}: the stream is full. Start another with `generate_init`. Steps drawn:",
+                    state["index"] // model._steps_per_group(),
+                ))
             if self.local:
                 condition = args[len(names) + 1]
                 n = tf.shape(state["x_prev"])[0]

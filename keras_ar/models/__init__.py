@@ -11,9 +11,10 @@ from keras_ar.models.pixel_cnn_autoencoder import PixelCNNAutoEncoder
 from keras_ar.models.pixel_cnn_plus_plus import PixelCNNPlusPlus
 from keras_ar.models.pixel_rnn import PixelRNN
 from keras_ar.models.rnade import RNADE
+from keras_ar.models.transformer_ar import TransformerAR
 from keras_ar.models.wavenet import WaveNet
 
 __all__ = [
     "AutoregressiveModel", "FVSBN", "GatedPixelCNN", "Histogram", "MADE", "NADE", "PixelCNN", "PixelCNNAutoEncoder",
-    "PixelCNNPlusPlus", "PixelRNN", "RNADE", "WaveNet",
+    "PixelCNNPlusPlus", "PixelRNN", "RNADE", "TransformerAR", "WaveNet",
 ]

@@ -454,6 +454,14 @@ class AutoregressiveModel(keras.Model):
                     "Received: a condition"
                 )
         cache = state["cache"]
+        done = int(ops.convert_to_numpy(state["index"])) // self._steps_per_group()
+        capacity = self._stream_capacity()
+        if capacity is not None and done + num_steps > capacity:
+            raise ValueError(
+                f"{type(self).__name__}'s generation cache holds {capacity} time steps; {done} are drawn, so "
+                f"`num_steps` can be at most {capacity - done} ({self._stream_capacity_fix()}). "
+                f"Received: num_steps={num_steps}"
+            )
         if local:
             start = int(ops.convert_to_numpy(state["index"])) // self._steps_per_group()
             cache = self._add_stream_condition(cache, condition, n, num_steps, start)
@@ -469,6 +477,13 @@ class AutoregressiveModel(keras.Model):
     def _steps_per_group(self):
         """Groups drawn per time step of a sequence model (its channels, one at a time, or 1)."""
         return int(np.prod(self.event_shape[1:])) // self.head.event_size
+
+    def _stream_capacity(self):
+        """The most time steps one `generate` stream can hold (a fixed-size cache), or None."""
+        return None
+
+    def _stream_capacity_fix(self):
+        return "a larger cache"
 
     def _stream_condition_keys(self):
         """The cache keys that hold a local condition, replaced on every `generate` call (none here)."""

@@ -20,6 +20,7 @@ from keras_ar.export import saved_model as saved_model_module
 from keras_ar.models import MADE
 from keras_ar.models import PixelCNN
 from keras_ar.models import PixelCNNAutoEncoder
+from keras_ar.models import TransformerAR
 from keras_ar.models import WaveNet
 from tests import helpers
 
@@ -353,11 +354,15 @@ STREAMED = {
     "labels": lambda: WaveNet(input_shape=(4,), num_levels=5, num_classes=3, **WAVENET),
     "local": lambda: WaveNet(input_shape=(4, 2), distribution="gaussian_mixture", num_components=2,
                              condition_shape=(2, 3), local_conditioning="transposed_conv", **WAVENET),
+    "transformer": lambda: TransformerAR(input_shape=(4,), num_levels=5, num_classes=3, hidden_dim=8, num_layers=1,
+                                         num_heads=2, intermediate_dim=8, position_embedding="sinusoidal",
+                                         max_length=12),  # a key/value cache of 12 steps: three calls
 }
 
 
 @pytest.mark.tf_only
-@pytest.mark.parametrize("key", ["labels", pytest.param("local", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("key", ["labels", pytest.param("local", marks=pytest.mark.slow),
+                                 pytest.param("transformer", marks=pytest.mark.slow)])
 def test_streamed_generation_equals_model_without_keras(key, tmp_path):
     """`generate_init`, then `generate_step` three times feeding the state back (4 steps per call, the
     input length): the 12 steps are `model.sample(n, num_steps=12, seed=s)` (and `model.generate`)."""
@@ -369,7 +374,8 @@ def test_streamed_generation_equals_model_without_keras(key, tmp_path):
     cond = None
     if model.num_classes:
         cond = inputs["condition"] = np.array([2, 0], "int32")
-    if model.hop:
+    hop = getattr(model, "hop", None)
+    if hop:
         cond = inputs["frames"] = rng.normal(size=(n, calls * 2, 3)).astype("float32")
     np.savez(tmp_path / "in.npz", **inputs)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="-1")
@@ -381,7 +387,7 @@ def test_streamed_generation_equals_model_without_keras(key, tmp_path):
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["blocked"] == ["keras", "keras_ar", "tf_keras", "tensorflow_probability"]
     assert {"x_prev", "index", "seed", "temperature"} <= set(report["step_inputs"])
-    assert ("condition" in report["step_inputs"]) == bool(model.hop)
+    assert ("condition" in report["step_inputs"]) == bool(hop)
     assert ("condition" in report["init_inputs"]) == bool(model.num_classes)
     served = np.load(tmp_path / "out.npz")["samples"]
     expected = helpers.to_np(model.sample(n, condition=cond, num_steps=12, seed=7, temperature=0.8))
