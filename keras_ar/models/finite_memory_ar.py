@@ -1,0 +1,229 @@
+"""FiniteMemoryAR: an order-tau Markov model, an MLP on the last tau time steps, with O(1) cached steps."""
+
+import numbers
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_ar import distributions
+from keras_ar.models.autoregressive_model import AutoregressiveModel
+from keras_ar.utils.checks import check_int
+
+
+@keras.saving.register_keras_serializable(package="keras_ar")
+class FiniteMemoryAR(AutoregressiveModel):
+    """An order-tau Markov model of sequences: p(x_t | x_<t) = p(x_t | x_{t-tau} .. x_{t-1}) by an MLP.
+
+    The sequence `[batch, length]` (or `[batch, length, channels]`) becomes input features
+    (one-hot levels for a categorical head, else the values, discrete levels mapped to
+    [-1, 1]). Position t reads the window of the `order` previous steps, newest first,
+    `[x_{t-1}, ..., x_{t-order}]` (zeros before the start), built by `order` shifts of the
+    whole sequence, so the teacher-forced pass is one vectorised MLP over every position:
+    `Dense(units, relu)` for each entry of `hidden_units`, then a `Dense` to the head
+    parameters. With several channels the time steps come in order and the channels of a
+    step in turn: channel c also sees channels < c of its own step, through a masked term
+    (`channel_kernel * mask`) added to a per-channel projection of the last hidden layer,
+    then a ReLU and the shared `Dense`.
+
+    Conditioning (the `condition` argument of every method): `num_classes=K` (integer labels,
+    one-hot) or a vector `condition_shape` (any rank, flattened) is concatenated to the window
+    at every position.
+
+    Generation is cached: the cache holds the window of the last `order` steps' features,
+    shifted by one step per time step, so a step costs one MLP evaluation, O(1) in the
+    length. `fill_cache` takes the window at the end of a known prefix from one teacher-forced
+    pass. `sample(n, num_steps=...)` generates any number of steps; cached and naive
+    (`use_cache=False`) draw the same samples for the same seed.
+
+    Args:
+        input_shape: tuple `(length,)` or `(length, channels)`.
+        distribution: `"categorical"` (default), `"logistic_mixture"`, `"gaussian_mixture"`
+            (real values) or `"bernoulli"`.
+        num_levels: int. Levels of a categorical or logistic mixture head. Defaults to 256.
+        num_components: int. Components of a mixture head.
+        order: int >= 1. How many previous time steps each conditional sees. Defaults to 4.
+        hidden_units: tuple of ints (at least one). Units of the MLP's hidden layers.
+            Defaults to `(128, 128)`.
+        **kwargs: `num_classes`, `condition_shape`, `name`, as in `AutoregressiveModel`.
+
+    Example:
+
+    >>> model = FiniteMemoryAR(input_shape=(8,), num_levels=4, order=2, hidden_units=(8,))
+    >>> tuple(model.log_prob(np.zeros((2, 8), "int32")).shape)
+    (2,)
+    >>> tuple(model.sample(2, num_steps=12, seed=0).shape)
+    (2, 12)
+
+    Reference:
+        Bengio et al., "A Neural Probabilistic Language Model", JMLR 2003 (an MLP on the last
+        n - 1 symbols); Bishop, "Pattern Recognition and Machine Learning", 2006, section 13.1
+        (Markov models of order M).
+    """
+
+    variable_length = True
+
+    def __init__(
+        self,
+        input_shape,
+        distribution="categorical",
+        num_levels=None,
+        num_components=None,
+        order=4,
+        hidden_units=(128, 128),
+        **kwargs,
+    ):
+        if num_levels is None and distribution in ("categorical", "logistic_mixture"):
+            num_levels = 256
+        super().__init__(
+            input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
+        )
+        if len(self.event_shape) not in (1, 2):
+            raise ValueError(
+                f"`input_shape` must be (length,) or (length, channels). Received: input_shape={self.event_shape}"
+            )
+        check_int(order, "order", 1)
+        if (
+            not isinstance(hidden_units, (tuple, list))
+            or not hidden_units
+            or any(isinstance(u, bool) or not isinstance(u, numbers.Integral) or u < 1 for u in hidden_units)
+        ):
+            raise ValueError(
+                f"`hidden_units` must be a non-empty tuple of positive ints. Received: hidden_units={hidden_units!r}"
+            )
+        hidden_units = tuple(int(u) for u in hidden_units)
+
+        # === Layers ===
+        self.num_channels = self.event_shape[1] if len(self.event_shape) == 2 else 1
+        categorical = isinstance(self.head, distributions.Categorical)
+        self.input_depth = self.head.num_levels if categorical else 1  # one-hot levels, else the value
+        self.hidden_layers = [
+            keras.layers.Dense(u, activation="relu", name=f"hidden{i}") for i, u in enumerate(hidden_units)
+        ]
+        self.channel_projection = (
+            keras.layers.Dense(self.num_channels * hidden_units[-1], name="channel_projection")
+            if self.num_channels > 1
+            else None
+        )
+        self.output_layer = keras.layers.Dense(self.head.num_params, name="output")
+
+        # === Config ===
+        self.order = order
+        self.hidden_units = hidden_units
+        self.build()
+
+    def build(self, input_shape=None):
+        if self.num_channels > 1 and not hasattr(self, "channel_kernel"):
+            c, f, h = self.num_channels, self.input_depth, self.hidden_units[-1]
+            self.channel_kernel = self.add_weight(name="channel_kernel", shape=(c, f, c, h),
+                                                  initializer="glorot_uniform")
+        super().build(input_shape)
+
+    # ------------------------------------------------------------------ the network
+    def compute_params(self, x, condition=None, training=False):
+        features = self._features(x)  # [b, T, C, f]
+        hidden = self._mlp(self._windows(features), condition)
+        return self._output(hidden, features)
+
+    def _windows(self, features):
+        """`[b, T, C, f]` -> the windows `[b, T, order * C * f]`: position t holds steps t-1 .. t-order."""
+        length, width = features.shape[1], self.num_channels * self.input_depth
+        h = ops.reshape(features, (-1, length, width))
+        padded = ops.pad(h, [[0, 0], [self.order, 0], [0, 0]])
+        return ops.concatenate([padded[:, self.order - s : self.order - s + length] for s in range(1, self.order + 1)],
+                               axis=-1)
+
+    def _mlp(self, window, condition):
+        """The hidden layers on a window `[..., order * C * f]` (and the condition `[b, condition_size]`)."""
+        h = window
+        if condition is not None:
+            c = ops.cast(condition, "float32")
+            if len(window.shape) == 3:
+                c = ops.broadcast_to(ops.expand_dims(c, 1), (ops.shape(window)[0], window.shape[1], c.shape[-1]))
+            h = ops.concatenate([h, c], axis=-1)
+        for layer in self.hidden_layers:
+            h = layer(h)
+        return h
+
+    def _output(self, hidden, features, channel=None):
+        """Head parameters from the last hidden layer `[b, (T,) H]` and the input features of the
+        same step(s) `[b, (T,) C, f]` (channel c sees channels < c): `[b, T, *event_shape[1:], P]`,
+        or for one step and `channel` `[b, P]`."""
+        if self.num_channels == 1:
+            params = self.output_layer(hidden)
+            return params if channel is not None or len(self.event_shape) == 1 else ops.expand_dims(params, -2)
+        c, u = self.num_channels, self.hidden_units[-1]
+        mask = ops.convert_to_tensor(np.tril(np.ones((c, c), "float32"), -1).T[:, None, :, None])  # j < c
+        kernel = self.channel_kernel * mask
+        projected = self.channel_projection(hidden)
+        if channel is None:
+            projected = ops.reshape(projected, (-1, hidden.shape[1], c, u))
+            term = ops.einsum("btjf,jfch->btch", features, kernel)
+            return self.output_layer(ops.relu(projected + term))
+        projected = ops.take(ops.reshape(projected, (-1, c, u)), channel, axis=1)
+        term = ops.einsum("bjf,jfh->bh", features, ops.take(kernel, channel, axis=2))
+        return self.output_layer(ops.relu(projected + term))
+
+    def _features(self, x):
+        """`[b, T(, C)]` values -> input features `[b, T, C, f]`: one-hot levels (categorical) or the
+        values (discrete levels mapped to [-1, 1])."""
+        x = ops.reshape(ops.cast(x, "float32"), (-1, x.shape[1], self.num_channels))
+        if self.input_depth > 1:
+            return ops.one_hot(ops.cast(x, "int32"), self.input_depth)
+        h = self.head.scale_inputs(x)
+        return ops.expand_dims(2.0 * h - 1.0 if self.head.is_discrete else h, -1)
+
+    # ------------------------------------------------------------------ cached sampling
+    def init_cache(self, batch_size, condition=None, seed=None):
+        """A zero window of the last `order` steps' features, the condition and, with several
+        channels, the current step's values and last hidden layer."""
+        width = self.order * self.num_channels * self.input_depth
+        cache = {"window": ops.zeros((batch_size, width), "float32")}
+        if condition is not None:
+            cache["condition"] = condition
+        if self.num_channels > 1:
+            cache["frame"] = ops.zeros((batch_size, self.num_channels), "float32")
+            cache["hidden"] = ops.zeros((batch_size, self.hidden_units[-1]), "float32")
+        return cache
+
+    def fill_cache(self, cache, x, num_known):
+        """The window (and hidden layer) of the last time step the steps before `num_known` took,
+        from one teacher-forced pass."""
+        c = self.num_channels
+        done = (num_known + c - 1) // c  # time steps computed by the steps before `num_known`
+        last = ops.maximum(done - 1, 0)
+        started = ops.cast(done > 0, "float32")
+        windows = self._windows(self._features(x))
+        cache = {**cache, "window": ops.take(windows, last, axis=1) * started}
+        if c > 1:
+            values = ops.reshape(ops.cast(x, "float32"), (-1, x.shape[1], c))
+            hidden = self._mlp(cache["window"], cache.get("condition"))
+            cache.update(frame=ops.take(values, last, axis=1), hidden=hidden)
+        return cache
+
+    def step(self, cache, x_prev, index):
+        """Params `[b, num_params]` of the group at `index`: the window shifts by one at a new time step."""
+        c = self.num_channels
+        index = ops.convert_to_tensor(index, "int32")
+        frame = ops.reshape(ops.cast(x_prev, "float32"), (-1, 1))
+        if c > 1:  # the values of the current step so far; at a new step, the whole previous step
+            frame = ops.slice_update(cache["frame"], [0, ops.mod(index - 1, c)], frame)
+        features = self._features(ops.expand_dims(frame, 1))[:, 0]  # [b, C, f]
+
+        def advance():  # the window of time step t: step t - 1 in front, the oldest step dropped
+            started = ops.cast(index > 0, "float32")  # zeros before the first step
+            newest = ops.reshape(features, (-1, c * self.input_depth)) * started
+            window = ops.concatenate([newest, cache["window"][:, : -c * self.input_depth]], axis=-1)
+            return self._mlp(window, cache.get("condition")), window
+
+        if c == 1:
+            hidden, window = advance()
+            return self._output(hidden, features, 0), {**cache, "window": window}
+        hidden, window = ops.cond(ops.mod(index, c) == 0, advance, lambda: (cache["hidden"], cache["window"]))
+        params = self._output(hidden, features, ops.mod(index, c))
+        return params, {**cache, "window": window, "frame": frame, "hidden": hidden}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"order": self.order, "hidden_units": self.hidden_units})
+        return config
