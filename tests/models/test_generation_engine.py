@@ -121,3 +121,40 @@ def test_a_known_prefix_does_not_change_the_draws_after_it():
     mask[:, model.order[:3]] = True
     kept = helpers.to_np(model.sample(4, known=free, known_mask=mask, seed=9))
     np.testing.assert_array_equal(kept, free)
+
+
+# ---------------------------------------------------------------------- streaming: `generate`
+def _sequence_models():
+    from keras_ar.models import FiniteMemoryAR, RecurrentAR, TransformerAR
+
+    return {
+        "recurrent": lambda: RecurrentAR(input_shape=(3, 2), num_levels=3, cell="gru", units=4, num_layers=2,
+                                         num_classes=2),
+        "finite_memory": lambda: FiniteMemoryAR(input_shape=(3,), distribution="gaussian_mixture", num_components=2,
+                                                order=2, hidden_units=(4,), condition_shape=(2,)),
+        "transformer": lambda: TransformerAR(input_shape=(3,), distribution="bernoulli", hidden_dim=4, num_layers=1,
+                                             num_heads=2, intermediate_dim=4, position_embedding="sinusoidal",
+                                             max_length=11),
+    }
+
+
+@pytest.mark.parametrize("name", ["recurrent", "finite_memory", "transformer"])
+def test_generate_in_chunks_equals_sample(name):
+    """Every sequence model streams: calls of 4, 1 and 6 steps draw exactly `sample(n, num_steps=11)`
+    (WaveNet's local-condition streaming is tested with WaveNet)."""
+    model = _sequence_models()[name]()
+    helpers.randomize_weights(model, seed=2)
+    n, rng = 2, np.random.default_rng(0)
+    cond = helpers._condition(model, n, rng)
+    expected = helpers.to_np(model.sample(n, condition=cond, num_steps=11, seed=9, temperature=0.7))
+    outs, state = [], None
+    for size in (4, 1, 6):
+        first = dict(num_samples=n, seed=9, condition=cond) if state is None else {}
+        out, state = model.generate(size, state=state, temperature=0.7, **first)
+        outs.append(helpers.to_np(out))
+    got = np.concatenate(outs, axis=1)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    if name == "transformer":  # its key/value cache holds max_length = 11 steps
+        with pytest.raises(ValueError, match="max_length"):
+            model.generate(1, state=state)
