@@ -47,12 +47,22 @@ RESULTS = os.path.join(HERE, "results", "quality.json")
 README = os.path.join(os.path.dirname(HERE), "README.md")
 
 
-def V(protocol, model, model_kwargs, train_kwargs, variant=None, condition=None):
-    """One variant: `variant` names it (defaults to the class name), `condition` is None or "labels"."""
+def V(protocol, model, model_kwargs, train_kwargs, variant=None, condition=None, flatten=False):
+    """One variant: `variant` names it (defaults to the class name), `condition` is None, "labels" or
+    "coords"; `flatten` models an image as a sequence of its pixels in raster order (a sequence model
+    on an image protocol, e.g. WaveNet on digits-binary). With "coords" each pixel's (row, column),
+    scaled to [0, 1], is a local condition (`condition_shape=(pixels, 2)`, one frame per pixel)."""
     return dict(
         protocol=protocol, model=model, variant=variant or model, model_kwargs=model_kwargs,
-        train_kwargs=train_kwargs, condition=condition,
+        train_kwargs=train_kwargs, condition=condition, flatten=flatten,
     )
+
+
+def _coords(shape):
+    """(row, column) / (size - 1) of every pixel of an image of `shape`, raster order: `[pixels, 2]`."""
+    h, w = shape[:2]
+    rows, cols = np.meshgrid(np.arange(h) / max(1, h - 1), np.arange(w) / max(1, w - 1), indexing="ij")
+    return np.stack([rows.ravel(), cols.ravel()], -1).astype(np.float32)
 
 
 # Constructors get input_shape and, for discrete protocols, num_levels from the protocol (and
@@ -73,6 +83,10 @@ _RNN_TRAIN = dict(lr=2e-3, weight_decay=0.1, batch_size=32, **_CAP)
 _RGB = dict(distribution="logistic_mixture", num_components=5, filters=48, num_blocks=3, first_kernel_size=15,
             dropout=0.2)
 _RGB_TRAIN = dict(lr=2e-3, weight_decay=1e-2, batch_size=64, max_epochs=15, patience=3)
+
+_WN_DIGITS = dict(distribution="bernoulli", residual_channels=32, dilation_channels=32, skip_channels=64,
+                  num_layers_per_stack=6, num_stacks=2)
+_WN_DIGITS_TRAIN = dict(lr=2e-3, weight_decay=1e-2, batch_size=32, **_CAP)
 
 RUNS = [
     V("digits-binary", "FVSBN", dict(), dict(lr=3e-3, weight_decay=1e-2, batch_size=64)),
@@ -97,6 +111,11 @@ RUNS = [
     V("digits-17", "PixelRNN", dict(_MIX, **_DIAG), _RNN_TRAIN, variant="PixelRNN-diagonal_bilstm"),
     V("digits-superres", "GatedPixelCNN", dict(_MIX, **_GATED), dict(_GATED_TRAIN, condition_scale=16.0),
       variant="GatedPixelCNN-superres"),
+    # WaveNet on the 64 pixels in raster order (issue 8); receptive field 128 >= 64; "coords" appends each
+    # pixel's (row, column) as a local condition (the "WaveNet on MNIST" experiment)
+    V("digits-binary", "WaveNet", _WN_DIGITS, _WN_DIGITS_TRAIN, flatten=True),
+    V("digits-binary", "WaveNet", _WN_DIGITS, _WN_DIGITS_TRAIN, variant="WaveNet-coords", condition="coords",
+      flatten=True),
     V("digits-dequantized", "RNADE", dict(num_components=10, hidden_units=100), dict(lr=1e-3, batch_size=32)),
     V("breast-cancer", "RNADE", dict(num_components=3, hidden_units=20, direct_connection=True),
       dict(lr=1e-3, weight_decay=1e-2, batch_size=32)),
@@ -118,8 +137,12 @@ def machine():
 def _split(data, split, spec, scale):
     """`(x, condition or None)` of one split for a variant."""
     x = getattr(data, split)
+    if spec.get("flatten"):
+        x = x.reshape(len(x), -1)
     if spec["condition"] == "labels":
         return x, getattr(data, f"{split}_labels")
+    if spec["condition"] == "coords":
+        return x, np.broadcast_to(_coords(data.event_shape), (len(x),) + _coords(data.event_shape).shape).copy()
     if data.is_conditional:
         return x, (getattr(data, f"{split}_condition").astype(np.float32) / scale)
     return x, None
@@ -132,11 +155,14 @@ def run(spec, max_epochs, patience, seed=0, evaluate_test=True, callbacks=()):
     )
     keras.utils.set_random_seed(seed)
     data = load_protocol(protocol)
-    kwargs = dict(input_shape=data.event_shape, **model_kwargs)
+    event_shape = (int(np.prod(data.event_shape)),) if spec.get("flatten") else data.event_shape
+    kwargs = dict(input_shape=event_shape, **model_kwargs)
     if data.num_levels is not None and kwargs.get("distribution", "bernoulli") != "bernoulli":
         kwargs.setdefault("num_levels", data.num_levels)
     if spec["condition"] == "labels":
         kwargs["num_classes"] = data.num_classes
+    elif spec["condition"] == "coords":
+        kwargs.update(condition_shape=_coords(data.event_shape).shape, local_conditioning="repeat")
     elif data.is_conditional:
         kwargs["condition_shape"] = data.condition_shape
     model = getattr(keras_ar.models, model_name)(**kwargs)

@@ -1,6 +1,7 @@
 """Sampling speed of the generation engine: naive vs cached, beside the plain-JAX floor, per backend.
 
     python benchmarks/sampling.py                 # runs itself once per backend (tensorflow, jax)
+    python benchmarks/sampling.py --models GatedPixelCNN PixelRNN-row_lstm --sizes 8   # other models
     KERAS_BACKEND=jax python benchmarks/sampling.py --one   # one backend, prints JSON
 
 The config is the engine issue's: PixelCNN with a Bernoulli head, 32 filters, 5 residual blocks
@@ -24,9 +25,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 FLOOR = os.path.join(os.path.dirname(ROOT), "shared", "peers", "pixelcnn_cached_floor.py")
 CONFIG = dict(distribution="bernoulli", filters=32, num_residual_blocks=5, kernel_size=3, first_kernel_size=7)
+# `--models`: the engine issue's PixelCNN above, and the issue-7 models with a cached step at their
+# digits-binary configs of benchmarks/quality.py (Bernoulli heads)
+MODELS = {
+    "PixelCNN": ("PixelCNN", CONFIG),
+    "GatedPixelCNN": ("GatedPixelCNN", dict(filters=48, num_blocks=3, first_kernel_size=15, dropout=0.5,
+                                            position_bias=True)),
+    "PixelRNN-row_lstm": ("PixelRNN", dict(recurrent="row_lstm", units=48, num_layers=2, first_kernel_size=15,
+                                           position_bias=True)),
+    "PixelRNN-diagonal_bilstm": ("PixelRNN", dict(recurrent="diagonal_bilstm", units=32, num_layers=1,
+                                                  first_kernel_size=15, position_bias=True)),
+}
 
 
-def run_one(sizes, batches, repeats, naive_max_steps):
+def run_one(sizes, batches, repeats, naive_max_steps, models=("PixelCNN",)):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     import numpy as np
@@ -36,11 +48,12 @@ def run_one(sizes, batches, repeats, naive_max_steps):
 
     backend = keras.backend.backend()
     rows = []
-    for size in sizes:
+    for variant, size in [(m, s) for m in models for s in sizes]:
         keras.utils.set_random_seed(0)
-        model = keras_ar.models.PixelCNN(input_shape=(size, size, 1), **CONFIG)
+        cls, config = MODELS[variant]
+        model = getattr(keras_ar.models, cls)(input_shape=(size, size, 1), **config)
         for batch in batches:
-            row = dict(size=size, batch=batch, params=model.count_params())
+            row = dict(model=variant, size=size, batch=batch, params=model.count_params())
             samples = {}
             for use_cache in (True, False):
                 name = "cached" if use_cache else "naive"
@@ -59,7 +72,7 @@ def run_one(sizes, batches, repeats, naive_max_steps):
             if "naive" in samples:
                 row["same_samples"] = bool(np.array_equal(samples["cached"], samples["naive"]))
                 row["naive_over_cached"] = round(row["naive_s"] / row["cached_s"], 1)
-            if backend == "jax" and os.path.exists(FLOOR):
+            if backend == "jax" and variant == "PixelCNN" and os.path.exists(FLOOR):
                 out = subprocess.run(
                     [sys.executable, FLOOR, "--batch", str(batch), "--size", str(size)],
                     capture_output=True, text=True, check=True,
@@ -87,27 +100,35 @@ def main():
     p.add_argument("--repeats", type=int, default=5, help="calls after the first (a third of them for naive)")
     p.add_argument("--naive-max-steps", type=int, default=28 * 28 * 64, help="skip naive runs above pixels*batch")
     p.add_argument("--backends", nargs="+", default=["tensorflow", "jax"])
+    p.add_argument("--models", nargs="+", default=["PixelCNN"], choices=list(MODELS))
     a = p.parse_args()
     if a.one:
-        print(json.dumps(run_one(a.sizes, a.batches, a.repeats, a.naive_max_steps)))
+        print(json.dumps(run_one(a.sizes, a.batches, a.repeats, a.naive_max_steps, a.models)))
         return
     path = os.path.join(HERE, "results", "sampling.json")
-    results = dict(config=CONFIG, machine=machine(), backends={})
-    if os.path.exists(path):  # a run of some backends keeps the others' last results
+    results = dict(config=CONFIG, models={k: dict(cls=c, config=v) for k, (c, v) in MODELS.items()},
+                   machine=machine(), backends={})
+    if os.path.exists(path):  # a run of some backends and models keeps the others' last results
         with open(path) as f:
             results["backends"] = json.load(f).get("backends", {})
     for backend in a.backends:
         env = dict(os.environ, KERAS_BACKEND=backend)
         cmd = [sys.executable, __file__, "--one", "--sizes", *map(str, a.sizes), "--batches", *map(str, a.batches),
-               "--repeats", str(a.repeats), "--naive-max-steps", str(a.naive_max_steps)]
+               "--repeats", str(a.repeats), "--naive-max-steps", str(a.naive_max_steps), "--models", *a.models]
         out = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if out.returncode:
             sys.exit(f"{backend} run failed:\n{out.stderr[-3000:]}")
-        results["backends"][backend] = json.loads(out.stdout.strip().splitlines()[-1])
-        results["backends"][backend]["measured"] = time.strftime("%Y-%m-%d %H:%M")
-    tf_rows = {(r["size"], r["batch"]): r for r in results["backends"].get("tensorflow", {}).get("rows", [])}
+        new = json.loads(out.stdout.strip().splitlines()[-1])
+        for r in new["rows"]:
+            r["measured"] = time.strftime("%Y-%m-%d %H:%M")
+        old = results["backends"].get(backend, {}).get("rows", [])
+        ran = {(r["model"], r["size"], r["batch"]) for r in new["rows"]}
+        kept = [r for r in old if (r.get("model", "PixelCNN"), r["size"], r["batch"]) not in ran]
+        results["backends"][backend] = {**new, "rows": kept + new["rows"]}
+    tf_rows = {(r.get("model", "PixelCNN"), r["size"], r["batch"]): r
+               for r in results["backends"].get("tensorflow", {}).get("rows", [])}
     for r in results["backends"].get("jax", {}).get("rows", []):
-        t = tf_rows.get((r["size"], r["batch"]))
+        t = tf_rows.get((r.get("model", "PixelCNN"), r["size"], r["batch"]))
         if t:
             r["cached_jax_over_tf"] = round(r["cached_s"] / t["cached_s"], 2)
             if "naive_s" in r and "naive_s" in t:

@@ -1,6 +1,7 @@
 """Training throughput and sampling time, side by side with TFP's PixelCNN in the same run.
 
     python benchmarks/speed.py [--protocol digits-binary] [--epochs 4] [--peer-python .venv-peer/bin/python]
+    python benchmarks/speed.py --models GatedPixelCNN PixelCNNPlusPlus-peer-size [--time-to-peer]
 
 For each protocol it measures keras_ar's PixelCNN at the peer's config (32 filters, 2 residual
 blocks, batch 64): images/s in `fit` (median of the epochs after the first), and the wall time of
@@ -71,11 +72,70 @@ def ours(protocol, epochs, **config):
     return out
 
 
-def peer(protocol, epochs, python):
+# issue 7: the image models beside the peer. "peer-size" is PixelCNN++ at TFP's config (32 filters, 2 gated
+# resnets, one resolution: TFP's num_hierarchies=1, dropout 0.3); the others are the configs of
+# benchmarks/quality.py. Heads: Bernoulli on digits-binary, 5-component logistic mixture on digits-17.
+IMAGE_MODELS = {
+    "PixelCNNPlusPlus-peer-size": ("PixelCNNPlusPlus", dict(filters=32, num_blocks=2, num_stages=1, dropout=0.3)),
+    "GatedPixelCNN": ("GatedPixelCNN", dict(filters=48, num_blocks=3, first_kernel_size=15, dropout=0.5,
+                                            position_bias=True)),
+    "PixelRNN-row_lstm": ("PixelRNN", dict(recurrent="row_lstm", units=48, num_layers=2, first_kernel_size=15,
+                                           position_bias=True)),
+    "PixelRNN-diagonal_bilstm": ("PixelRNN", dict(recurrent="diagonal_bilstm", units=32, num_layers=1,
+                                                  first_kernel_size=15, position_bias=True)),
+}
+
+
+class TestCurve(keras.callbacks.Callback):
+    """Test NLL after every epoch (outside the timed epochs) and the training seconds so far: only to
+    time when the peer's test NLL is reached, never to choose anything."""
+
+    def __init__(self, x, timer):
+        super().__init__()
+        self.x, self.timer, self.curve = x, timer, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        nll = -float(np.mean(keras.ops.convert_to_numpy(self.model.log_prob(self.x))))
+        self.curve.append((epoch + 1, round(sum(self.timer.times), 2), round(nll, 3)))
+
+
+def image_model(variant, protocol, epochs, target=None, patience=10):
+    """images/s in `fit` (median of epochs after the first), 64 samples cold and warm (cached where the model
+    has a cached step), parameters; with `target` (the peer's test NLL) trains up to `epochs` with early
+    stopping on validation and reports the training seconds until the test NLL first reaches it."""
+    keras.utils.set_random_seed(0)
+    data = load_protocol(protocol)
+    cls, config = IMAGE_MODELS[variant]
+    head = dict(distribution="bernoulli") if protocol == "digits-binary" else dict(
+        distribution="logistic_mixture", num_levels=17, num_components=5)
+    model = getattr(keras_ar.models, cls)(input_shape=(8, 8, 1), **config, **head)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    timer = EpochTimer()
+    callbacks = [timer]
+    if target is not None:
+        curve = TestCurve(data.test, timer)
+        callbacks += [curve, keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)]
+    model.fit(digits_dataset(data, "train", batch_size=64), validation_data=digits_dataset(data, "validation"),
+              epochs=epochs, callbacks=callbacks, verbose=0)
+    n_train = len(data.train)
+    out = {"model": cls, "config": dict(**config, **head, batch_size=64), "params": int(model.count_params()),
+           "train_images_per_s_median": float(np.median([n_train / t for t in timer.times[1:]]))}
+    if target is not None:
+        reached = [(e, sec) for e, sec, nll in curve.curve if nll <= target]
+        out.update(test_curve=curve.curve, peer_test_nll=target,
+                   seconds_to_peer_nll=reached[0][1] if reached else None,
+                   epoch_to_peer_nll=reached[0][0] if reached else None)
+    for n in (64,):
+        out[f"sample{n}_s_cold"], _ = timed(lambda: model.sample(n, seed=0))
+        out[f"sample{n}_s_warm"], _ = timed(lambda: model.sample(n, seed=1))
+    return out
+
+
+def peer(protocol, epochs, python, patience=None):
     if not (python and os.path.exists(python) and os.path.exists(PEER)):
         return None
     res = subprocess.run(
-        [python, PEER, "--protocol", protocol, "--epochs", str(epochs), "--patience", str(epochs)],
+        [python, PEER, "--protocol", protocol, "--epochs", str(epochs), "--patience", str(patience or epochs)],
         capture_output=True, text=True, check=True,
     )
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -101,7 +161,14 @@ def main():
     p.add_argument("--protocol", nargs="*", default=["digits-binary", "digits-17"])
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--peer-python", default=os.path.join(ROOT, ".venv-peer", "bin", "python"))
+    p.add_argument("--models", nargs="*", default=None, choices=list(IMAGE_MODELS),
+                   help="issue 7: these image models beside the peer (images/s, sampling, params) instead")
+    p.add_argument("--time-to-peer", action="store_true",
+                   help="with --models: also train to convergence (early stopping) beside the peer's own run "
+                        "and time when the peer's test NLL is reached")
     args = p.parse_args()
+    if args.models is not None:
+        return main_models(args)
     record = {"machine": machine(), "backend": keras.backend.backend(), "pixelcnn": {}}
     for protocol in args.protocol:
         a = ours(protocol, args.epochs)
@@ -125,6 +192,39 @@ def main():
     print(json.dumps(record["nade_sampling"]), flush=True)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     json.dump(record, open(os.path.join(HERE, "results", "speed.json"), "w"), indent=1)
+
+
+def main_models(args):
+    """Writes `benchmarks/results/speed_image_models.json`: per protocol, the peer (its own early-stopped run
+    with `--time-to-peer`, else `--epochs` epochs) and each model, with ratios, all in one run."""
+    record = {"machine": machine(), "backend": keras.backend.backend(), "protocols": {}}
+    for protocol in args.protocol:
+        epochs = 100 if args.time_to_peer else args.epochs
+        b = peer(protocol, epochs, args.peer_python, patience=10 if args.time_to_peer else None)
+        entry = {}
+        if b is not None:
+            history = b["history"]  # [epoch, train nll, val nll, train seconds]
+            entry["tfp_peer"] = {k: b[k] for k in ("config", "params_trainable", "train_images_per_s_median",
+                                                   "sample64_s_warm", "sample64_s_cold", "test_nll_nats",
+                                                   "best_epoch")}
+            entry["tfp_peer"]["seconds_to_best_epoch"] = round(sum(h[3] for h in history[: b["best_epoch"]]), 2)
+        for variant in args.models:
+            target = b["test_nll_nats"] if (b is not None and args.time_to_peer) else None
+            a = image_model(variant, protocol, epochs, target)
+            if b is not None:
+                a["ratios"] = {
+                    "train_throughput_ours_over_peer": a["train_images_per_s_median"] / b["train_images_per_s_median"],
+                    "sample64_warm_peer_over_ours": b["sample64_s_warm"] / a["sample64_s_warm"],
+                    "params_ours_over_peer": a["params"] / b["params_trainable"],
+                }
+                if a.get("seconds_to_peer_nll") is not None:
+                    a["ratios"]["time_to_peer_nll_peer_over_ours"] = (
+                        entry["tfp_peer"]["seconds_to_best_epoch"] / a["seconds_to_peer_nll"])
+            entry[variant] = a
+            print(json.dumps({protocol: {variant: a}}), flush=True)
+        record["protocols"][protocol] = entry
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    json.dump(record, open(os.path.join(HERE, "results", "speed_image_models.json"), "w"), indent=1)
 
 
 if __name__ == "__main__":
