@@ -6,6 +6,7 @@ import math
 
 import keras
 import numpy as np
+import pytest
 
 to_np = keras.ops.convert_to_numpy
 
@@ -57,8 +58,6 @@ def assert_normalized_for_every_condition(model, atol=1e-4):
 def assert_rejects_bad_inputs(model):
     """An unconditional binary model of event shape (3,): values outside {0, 1}, a wrong shape and
     an unexpected condition each raise a ValueError that says so."""
-    import pytest
-
     assert model.event_shape == (3,) and model.head.num_levels == 2 and not model.condition_size
     with pytest.raises(ValueError, match="0..1"):
         model.log_prob(np.array([[0, 1, 2]]))
@@ -68,10 +67,12 @@ def assert_rejects_bad_inputs(model):
         model.log_prob(np.zeros((2, 3)), condition=np.zeros(2))
 
 
-def _random_inputs(model, batch, rng):
+def _random_inputs(model, batch, rng, length=None):
+    """Random values of the model's event, or of a sequence model's events of `length` time steps."""
+    shape = (batch,) + (model.event_shape if length is None else (length,) + model.event_shape[1:])
     if model.head.is_discrete:
-        return rng.integers(0, model.head.num_levels, size=(batch,) + model.event_shape).astype("int32")
-    return rng.normal(size=(batch,) + model.event_shape).astype("float32")
+        return rng.integers(0, model.head.num_levels, size=shape).astype("int32")
+    return rng.normal(size=shape).astype("float32")
 
 
 def _condition(model, batch, rng):
@@ -202,3 +203,164 @@ def _jit(fn, static, seeded):
     if seeded:
         return jax.jit(lambda key, *arrays: fn(*arrays, seed=TensorSeed(key), **dict(static)))
     return jax.jit(lambda *arrays: fn(*arrays, **dict(static)))
+
+
+# ---------------------------------------------------------------------- every model: the tests' common steps
+def assert_causal_and_normalized(model, batch=2):
+    """Causal at the model's initial and at random weights, normalised for every condition, and a
+    condition (if any) that changes the distribution."""
+    assert_causal(model, batch=batch)
+    randomize_weights(model)
+    assert_causal(model, batch=batch, seed=1)
+    assert_normalized_for_every_condition(model)
+    if model.condition_size:
+        x = np.zeros((2,) + model.event_shape, "int32")
+        cond = np.arange(2) if model.num_classes else np.random.default_rng(0).normal(size=(2,) + model.condition_shape)
+        lps = to_np(model.log_prob(x, condition=cond))
+        assert abs(lps[0] - lps[1]) > 1e-4, "the condition does not change the distribution"
+
+
+def assert_normalized_on_a_grid(model, low=-9.0, high=9.0, num=361, atol=1e-3):
+    """Real values of a length-2 event: exp(log_prob) over a 2-D grid integrates to 1 (trapezoids)."""
+    assert model.event_shape == (2,)
+    grid = np.linspace(low, high, num).astype("float32")
+    xs = np.stack(np.meshgrid(grid, grid, indexing="ij"), -1).reshape(-1, 2)
+    p = np.exp(to_np(model.log_prob(xs)).astype("float64")).reshape(num, num)
+    total = np.trapezoid(np.trapezoid(p, grid), grid)
+    assert abs(total - 1.0) < atol, total
+
+
+def assert_cached_sampler_and_completion(model, num_samples=3, seed=1):
+    """Cached and naive sampling draw the same values (`assert_cached_equals_naive`), also when
+    completing a known prefix (fill_cache) and a known last value; completion keeps the known values."""
+    n, rng = num_samples, np.random.default_rng(seed)
+    cond = _condition(model, n, rng)
+    assert_cached_equals_naive(model, num_samples=n, condition=cond)
+    known = _random_inputs(model, n, rng)
+    mask = np.zeros(known.shape, bool)
+    mask[:, :1] = True
+    mask[:, -1] = rng.random(n)[:, None] < 0.5 if known.ndim == 3 else rng.random(n) < 0.5
+    assert_cached_equals_naive(model, num_samples=n, condition=cond, known=known, known_mask=mask)
+    kept = to_np(model.sample(n, condition=cond, known=known, known_mask=mask, seed=2))
+    np.testing.assert_array_equal(kept[mask], known[mask])
+
+
+def assert_round_trips_and_tfp(model, x, tmp_path, condition=None):
+    """The config and a `.keras` file round-trip and TFP's log_prob equals ours; returns the config's clone."""
+    clone = assert_config_round_trip(model)
+    assert_keras_round_trip(model, x, tmp_path, condition=condition)
+    assert_tfp_matches(model, x, condition=condition)
+    return clone
+
+
+def assert_defaults(cls, expected, batch=2, fit=False, **kwargs):
+    """`cls(input_shape=(2,), **kwargs)` has the attribute values `expected` (its defaults) and a finite
+    log_prob; with `fit`, it trains for an epoch and TFP's log_prob equals ours."""
+    model = cls(input_shape=(2,), **kwargs)
+    assert {name: getattr(model, name) for name in expected} == expected
+    x = _random_inputs(model, batch, np.random.default_rng(0))
+    assert np.isfinite(to_np(model.log_prob(x))).all()
+    if fit:
+        assert_fits(model, x, epochs=1)
+        assert_tfp_matches(model, x[:2])
+    return model
+
+
+def assert_bad_arguments(cls, base, cases):
+    """`cls(**{**base, **kwargs})` raises a ValueError matching `match` for every `(kwargs, match)`."""
+    for kwargs, match in cases:
+        with pytest.raises(ValueError, match=match):
+            cls(**{**base, **kwargs})
+
+
+# ---------------------------------------------------------------------- sequence models
+def assert_rejects_bad_sequences(model, condition=None, bad_condition=None):
+    """`log_prob` of one sequence with `bad_condition` (None: a missing one), with a value past the
+    levels, or with one time step too many raises a ValueError that says so."""
+    levels, event = model.head.num_levels, model.event_shape
+    with pytest.raises(ValueError, match="condition"):
+        model.log_prob(np.zeros((1,) + event), condition=bad_condition)
+    with pytest.raises(ValueError, match=f"0..{levels - 1}"):
+        model.log_prob(np.full((1,) + event, levels), condition=condition)
+    with pytest.raises(ValueError, match="shape"):
+        model.log_prob(np.zeros((1, event[0] + 1) + event[1:]), condition=condition)
+
+
+def assert_num_steps_beyond_input_shape(model, num_steps, condition=None, num_samples=2):
+    """`sample(num_steps=...)` past the input length: cached equals naive, the samples have the shape
+    asked for and values in the levels; `num_steps=0` is refused."""
+    n = num_samples
+    assert_cached_equals_naive(model, num_samples=n, condition=condition, num_steps=num_steps)
+    samples = to_np(model.sample(n, condition=condition, num_steps=num_steps, seed=0))
+    assert samples.shape == (n, num_steps) + model.event_shape[1:]
+    assert samples.min() >= 0 and samples.max() < model.head.num_levels
+    with pytest.raises(ValueError, match="num_steps=0"):
+        model.sample(n, condition=condition, num_steps=0)
+
+
+def moved_by_each_step(model, atol=1e-6):
+    """A binary sequence model's dependencies, `moved[j, t]`: whether the parameters of x_t change
+    when x_j alone flips from 0 to 1 in an all-zero sequence."""
+    length = model.event_shape[0]
+    x = np.zeros((length + 1, length), "float32")
+    x[np.arange(1, length + 1), np.arange(length)] = 1.0  # row 1 + j: x_j flipped
+    params = to_np(model(x))[..., 0]
+    return np.abs(params[1:] - params[:1]) > atol
+
+
+def condition_vector(model, batch, rng):
+    """A random condition (`_condition`) as the float32 vector `compute_params` and `init_cache` take, or None."""
+    cond = _condition(model, batch, rng)
+    return None if cond is None else model._condition_vector(keras.ops.convert_to_tensor(cond))
+
+
+def sequence_step_runner(model, batch, steps=None):
+    """`run(x, mixed, cond, num_known)`: a cache (of `steps` time steps where given, else the model's
+    own length) filled with `mixed` right before `num_known`, then steps to the end with the values of
+    `x` in one `fori_loop`; compiled once for every `num_known` (eager on torch). Returns the params
+    `[batch, groups, P]`."""
+    ops = keras.ops
+    e, length = model.head.event_size, model.event_shape[0]
+    g = (length if steps is None else steps) * (model.num_dims // length) // e
+    sized = {} if steps is None else {"num_steps": steps}
+
+    def run(x, mixed, cond, num_known):
+        groups = ops.reshape(x, (batch, g, e))
+        cache = model.fill_cache(model.init_cache(batch, cond, **sized), mixed, num_known)
+
+        def body(i, carry):
+            cache, out = carry
+            params, cache = model.step(cache, ops.take(groups, ops.maximum(i - 1, 0), axis=1), i)
+            return cache, ops.slice_update(out, [0, i, 0], ops.expand_dims(params, 1))
+
+        return ops.fori_loop(num_known, g, body, (cache, ops.zeros((batch, g, model.head.num_params))))[1]
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.jit(run)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(run)
+    return run
+
+
+def assert_step_equals_compute_params(model, every_prefix=True, steps=None, batch=2, seed=0, atol=1e-5):
+    """fill_cache with a known prefix (the groups before k; rubbish after, which the steps overwrite),
+    then steps to the end: every step's params equal the teacher-forced pass. For every k, or with
+    `every_prefix=False` for k in {0, 1, num_channels + 1, last}; over `steps` time steps where given
+    (past the training length)."""
+    rng = np.random.default_rng(seed)
+    x = _random_inputs(model, batch, rng, steps).astype("float32")
+    cond = condition_vector(model, batch, rng)
+    e = model.head.event_size
+    g = x[0].size // e
+    params = to_np(model.compute_params(keras.ops.convert_to_tensor(x), cond)).reshape(batch, g, -1)
+    run = sequence_step_runner(model, batch, steps)
+    for k in range(g) if every_prefix else sorted({0, 1, model.num_channels + 1, g - 1}):
+        later = (np.arange(g) >= k)[None, :, None]
+        other = _random_inputs(model, batch, rng, steps).reshape(batch, g, e)
+        mixed = np.where(later, other, x.reshape(batch, g, e)).reshape(x.shape).astype("float32")
+        args = [keras.ops.convert_to_tensor(a) for a in (x, mixed)] + [cond, keras.ops.convert_to_tensor(k, "int32")]
+        np.testing.assert_allclose(to_np(run(*args))[:, k:], params[:, k:], atol=atol, err_msg=f"k={k}")

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from keras_ar.data.sequences import check_positive_int
+from keras_ar.utils.checks import check_int
 
 _LOG_FLOOR = 1e-5  # log-mel: log(max(mel power, 1e-5))
 
@@ -21,7 +21,7 @@ def _is_tf_tensor(x):
 
 
 def _mu(num_levels):
-    check_positive_int(num_levels, "num_levels", 2)
+    check_int(num_levels, "num_levels", 2)
     return num_levels - 1
 
 
@@ -220,9 +220,9 @@ def log_mel_frames(x, sample_rate, hop_length, n_mels, n_fft=None, fmin=0.0, fma
     """
     import librosa
 
-    hop_length = check_positive_int(hop_length, "hop_length")
-    n_mels = check_positive_int(n_mels, "n_mels")
-    n_fft = 4 * hop_length if n_fft is None else check_positive_int(n_fft, "n_fft", hop_length)
+    hop_length = check_int(hop_length, "hop_length", 1)
+    n_mels = check_int(n_mels, "n_mels", 1)
+    n_fft = 4 * hop_length if n_fft is None else check_int(n_fft, "n_fft", hop_length)
     x = np.asarray(x, np.float32)
     if x.ndim != 1:
         raise ValueError(f"`x` must be a 1-D waveform. Received: x.shape={x.shape}")
@@ -350,16 +350,16 @@ def audio_dataset(
     """
     import tensorflow as tf
 
-    segment_length = check_positive_int(segment_length, "segment_length")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    receptive_field = check_positive_int(receptive_field, "receptive_field", 0)
+    segment_length = check_int(segment_length, "segment_length", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
+    receptive_field = check_int(receptive_field, "receptive_field", 0)
     if (hop_length is None) != (n_mels is None):
         raise ValueError(
             "Pass both `hop_length` and `n_mels` (a log-mel condition) or neither. "
             f"Received: hop_length={hop_length!r}, n_mels={n_mels!r}"
         )
     if num_segments is not None:
-        num_segments = check_positive_int(num_segments, "num_segments")
+        num_segments = check_int(num_segments, "num_segments", 1)
     if isinstance(waveforms, np.ndarray) and waveforms.ndim == 1 and waveforms.dtype != object:
         waveforms = [waveforms]
     waveforms = list(waveforms)
@@ -368,8 +368,8 @@ def audio_dataset(
     element_length = receptive_field + segment_length
     step = 1
     if hop_length is not None:
-        step = check_positive_int(hop_length, "hop_length")
-        check_positive_int(n_mels, "n_mels")
+        step = check_int(hop_length, "hop_length", 1)
+        check_int(n_mels, "n_mels", 1)
         if element_length % step:
             raise ValueError(
                 "`receptive_field + segment_length` must be a multiple of `hop_length` (whole mel frames). "

@@ -5,9 +5,10 @@ NumPy only; the `tf.data` helper imports TensorFlow when called.
 """
 
 import dataclasses
-import numbers
 
 import numpy as np
+
+from keras_ar.utils.checks import check_int
 
 _SPLITS = ("train", "validation", "test")
 
@@ -61,12 +62,6 @@ def check_split(split):
         raise ValueError(f"`split` must be one of {_SPLITS}. Received: split={split!r}")
 
 
-def check_positive_int(value, name, low=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"`{name}` must be an integer >= {low}. Received: {name}={value!r}")
-    return int(value)
-
-
 def windows(sequence, length, stride=None):
     """Cut fixed-length windows from a 1-D sequence, dropping a last partial window.
 
@@ -91,8 +86,8 @@ def windows(sequence, length, stride=None):
     sequence = np.asarray(sequence)
     if sequence.ndim != 1:
         raise ValueError(f"`sequence` must be 1-D. Received: sequence.shape={sequence.shape}")
-    length = check_positive_int(length, "length")
-    stride = length if stride is None else check_positive_int(stride, "stride")
+    length = check_int(length, "length", 1)
+    stride = length if stride is None else check_int(stride, "stride", 1)
     if len(sequence) < length:
         raise ValueError(
             f"`sequence` ({len(sequence)} values) is shorter than one window. Received: length={length}"
@@ -157,9 +152,9 @@ def scoring_windows(sequence, segment_length, context=0, start=0, pad_value=0):
     sequence = np.asarray(sequence)
     if sequence.ndim != 1:
         raise ValueError(f"`sequence` must be 1-D. Received: sequence.shape={sequence.shape}")
-    segment_length = check_positive_int(segment_length, "segment_length")
-    context = check_positive_int(context, "context", 0)
-    start = check_positive_int(start, "start", 0)
+    segment_length = check_int(segment_length, "segment_length", 1)
+    context = check_int(context, "context", 0)
+    start = check_int(start, "start", 0)
     if start >= len(sequence):
         raise ValueError(f"`start` must be < len(sequence) = {len(sequence)}. Received: start={start}")
     count = -(-(len(sequence) - start) // segment_length)

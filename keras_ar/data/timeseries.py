@@ -19,10 +19,10 @@ import math
 import numpy as np
 
 from keras_ar.data.sequences import SequenceData
-from keras_ar.data.sequences import check_positive_int
 from keras_ar.data.sequences import check_split
 from keras_ar.data.sequences import scoring_windows
 from keras_ar.data.sequences import windows
+from keras_ar.utils.checks import check_int
 
 SERIES = ("co2", "sunspots")
 _TRAIN_END, _VALIDATION_END = 0.7, 0.8
@@ -182,7 +182,7 @@ def autoreg_baseline(name_or_data, max_order=None):
     train = series[: len(data.train)]
     if max_order is None:
         max_order = min(60, len(train) // 10)
-    max_order = check_positive_int(max_order, "max_order")
+    max_order = check_int(max_order, "max_order", 1)
     n_train, n_validation = len(data.train), len(data.validation)
     fits, validation_nlls = {}, {}
     for order in range(1, max_order + 1):

@@ -3,16 +3,14 @@
 import numbers
 
 import keras
-import numpy as np
 from keras import ops
 
-from keras_ar import distributions
-from keras_ar.models.autoregressive_model import AutoregressiveModel
+from keras_ar.models._sequence import SequenceModel
 from keras_ar.utils.checks import check_int
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
-class FiniteMemoryAR(AutoregressiveModel):
+class FiniteMemoryAR(SequenceModel):
     """An order-tau Markov model of sequences: p(x_t | x_<t) = p(x_t | x_{t-tau} .. x_{t-1}) by an MLP.
 
     The sequence `[batch, length]` (or `[batch, length, channels]`) becomes input features
@@ -61,7 +59,8 @@ class FiniteMemoryAR(AutoregressiveModel):
         (Markov models of order M).
     """
 
-    variable_length = True
+    _state_key = "window"
+    _projects_channels = True
 
     def __init__(
         self,
@@ -73,15 +72,9 @@ class FiniteMemoryAR(AutoregressiveModel):
         hidden_units=(128, 128),
         **kwargs,
     ):
-        if num_levels is None and distribution in ("categorical", "logistic_mixture"):
-            num_levels = 256
         super().__init__(
             input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
         )
-        if len(self.event_shape) not in (1, 2):
-            raise ValueError(
-                f"`input_shape` must be (length,) or (length, channels). Received: input_shape={self.event_shape}"
-            )
         check_int(order, "order", 1)
         if (
             not isinstance(hidden_units, (tuple, list))
@@ -94,9 +87,6 @@ class FiniteMemoryAR(AutoregressiveModel):
         hidden_units = tuple(int(u) for u in hidden_units)
 
         # === Layers ===
-        self.num_channels = self.event_shape[1] if len(self.event_shape) == 2 else 1
-        categorical = isinstance(self.head, distributions.Categorical)
-        self.input_depth = self.head.num_levels if categorical else 1  # one-hot levels, else the value
         self.hidden_layers = [
             keras.layers.Dense(u, activation="relu", name=f"hidden{i}") for i, u in enumerate(hidden_units)
         ]
@@ -110,14 +100,8 @@ class FiniteMemoryAR(AutoregressiveModel):
         # === Config ===
         self.order = order
         self.hidden_units = hidden_units
+        self._hidden_width = hidden_units[-1]  # the last hidden layer
         self.build()
-
-    def build(self, input_shape=None):
-        if self.num_channels > 1 and not hasattr(self, "channel_kernel"):
-            c, f, h = self.num_channels, self.input_depth, self.hidden_units[-1]
-            self.channel_kernel = self.add_weight(name="channel_kernel", shape=(c, f, c, h),
-                                                  initializer="glorot_uniform")
-        super().build(input_shape)
 
     # ------------------------------------------------------------------ the network
     def compute_params(self, x, condition=None, training=False):
@@ -127,9 +111,8 @@ class FiniteMemoryAR(AutoregressiveModel):
 
     def _windows(self, features):
         """`[b, T, C, f]` -> the windows `[b, T, order * C * f]`: position t holds steps t-1 .. t-order."""
-        length, width = features.shape[1], self.num_channels * self.input_depth
-        h = ops.reshape(features, (-1, length, width))
-        padded = ops.pad(h, [[0, 0], [self.order, 0], [0, 0]])
+        length = features.shape[1]
+        padded = ops.pad(self._flat(features), [[0, 0], [self.order, 0], [0, 0]])
         return ops.concatenate([padded[:, self.order - s : self.order - s + length] for s in range(1, self.order + 1)],
                                axis=-1)
 
@@ -145,34 +128,6 @@ class FiniteMemoryAR(AutoregressiveModel):
             h = layer(h)
         return h
 
-    def _output(self, hidden, features, channel=None):
-        """Head parameters from the last hidden layer `[b, (T,) H]` and the input features of the
-        same step(s) `[b, (T,) C, f]` (channel c sees channels < c): `[b, T, *event_shape[1:], P]`,
-        or for one step and `channel` `[b, P]`."""
-        if self.num_channels == 1:
-            params = self.output_layer(hidden)
-            return params if channel is not None or len(self.event_shape) == 1 else ops.expand_dims(params, -2)
-        c, u = self.num_channels, self.hidden_units[-1]
-        mask = ops.convert_to_tensor(np.tril(np.ones((c, c), "float32"), -1).T[:, None, :, None])  # j < c
-        kernel = self.channel_kernel * mask
-        projected = self.channel_projection(hidden)
-        if channel is None:
-            projected = ops.reshape(projected, (-1, hidden.shape[1], c, u))
-            term = ops.einsum("btjf,jfch->btch", features, kernel)
-            return self.output_layer(ops.relu(projected + term))
-        projected = ops.take(ops.reshape(projected, (-1, c, u)), channel, axis=1)
-        term = ops.einsum("bjf,jfh->bh", features, ops.take(kernel, channel, axis=2))
-        return self.output_layer(ops.relu(projected + term))
-
-    def _features(self, x):
-        """`[b, T(, C)]` values -> input features `[b, T, C, f]`: one-hot levels (categorical) or the
-        values (discrete levels mapped to [-1, 1])."""
-        x = ops.reshape(ops.cast(x, "float32"), (-1, x.shape[1], self.num_channels))
-        if self.input_depth > 1:
-            return ops.one_hot(ops.cast(x, "int32"), self.input_depth)
-        h = self.head.scale_inputs(x)
-        return ops.expand_dims(2.0 * h - 1.0 if self.head.is_discrete else h, -1)
-
     # ------------------------------------------------------------------ cached sampling
     def init_cache(self, batch_size, condition=None, seed=None):
         """A zero window of the last `order` steps' features, the condition and, with several
@@ -181,47 +136,22 @@ class FiniteMemoryAR(AutoregressiveModel):
         cache = {"window": ops.zeros((batch_size, width), "float32")}
         if condition is not None:
             cache["condition"] = condition
-        if self.num_channels > 1:
-            cache["frame"] = ops.zeros((batch_size, self.num_channels), "float32")
-            cache["hidden"] = ops.zeros((batch_size, self.hidden_units[-1]), "float32")
-        return cache
+        return {**cache, **self._frame_cache(batch_size)}
 
     def fill_cache(self, cache, x, num_known):
         """The window (and hidden layer) of the last time step the steps before `num_known` took,
         from one teacher-forced pass."""
-        c = self.num_channels
-        done = (num_known + c - 1) // c  # time steps computed by the steps before `num_known`
-        last = ops.maximum(done - 1, 0)
+        done = self._steps_done(num_known)
         started = ops.cast(done > 0, "float32")
-        windows = self._windows(self._features(x))
-        cache = {**cache, "window": ops.take(windows, last, axis=1) * started}
-        if c > 1:
-            values = ops.reshape(ops.cast(x, "float32"), (-1, x.shape[1], c))
-            hidden = self._mlp(cache["window"], cache.get("condition"))
-            cache.update(frame=ops.take(values, last, axis=1), hidden=hidden)
-        return cache
+        window = ops.take(self._windows(self._features(x)), ops.maximum(done - 1, 0), axis=1) * started
+        return self._fill_frame({**cache, "window": window}, x, num_known,
+                                lambda last: self._mlp(window, cache.get("condition")))
 
-    def step(self, cache, x_prev, index):
-        """Params `[b, num_params]` of the group at `index`: the window shifts by one at a new time step."""
-        c = self.num_channels
-        index = ops.convert_to_tensor(index, "int32")
-        frame = ops.reshape(ops.cast(x_prev, "float32"), (-1, 1))
-        if c > 1:  # the values of the current step so far; at a new step, the whole previous step
-            frame = ops.slice_update(cache["frame"], [0, ops.mod(index - 1, c)], frame)
-        features = self._features(ops.expand_dims(frame, 1))[:, 0]  # [b, C, f]
-
-        def advance():  # the window of time step t: step t - 1 in front, the oldest step dropped
-            started = ops.cast(index > 0, "float32")  # zeros before the first step
-            newest = ops.reshape(features, (-1, c * self.input_depth)) * started
-            window = ops.concatenate([newest, cache["window"][:, : -c * self.input_depth]], axis=-1)
-            return self._mlp(window, cache.get("condition")), window
-
-        if c == 1:
-            hidden, window = advance()
-            return self._output(hidden, features, 0), {**cache, "window": window}
-        hidden, window = ops.cond(ops.mod(index, c) == 0, advance, lambda: (cache["hidden"], cache["window"]))
-        params = self._output(hidden, features, ops.mod(index, c))
-        return params, {**cache, "window": window, "frame": frame, "hidden": hidden}
+    def _advance(self, cache, inputs, t):
+        """The window of time step t, step t - 1 in front and the oldest step dropped: `(the last
+        hidden layer, the window)`."""
+        window = ops.concatenate([inputs, cache["window"][:, : -self.num_channels * self.input_depth]], axis=-1)
+        return self._mlp(window, cache.get("condition")), window
 
     def get_config(self):
         config = super().get_config()

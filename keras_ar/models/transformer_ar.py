@@ -7,8 +7,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_ar import distributions
-from keras_ar.models.autoregressive_model import AutoregressiveModel
+from keras_ar.models._sequence import SequenceModel
 from keras_ar.utils.checks import check_int
 
 _POSITIONS = ("learned", "sinusoidal")
@@ -16,7 +15,7 @@ _MASKED = -1e9  # the score of a position a query may not see: exp(-1e9 - max) i
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
-class TransformerAR(AutoregressiveModel):
+class TransformerAR(SequenceModel):
     """A decoder-only Transformer: pre-LayerNorm blocks of causal self-attention and an MLP.
 
     The sequence `[batch, length]` (or `[batch, length, channels]`) becomes input features
@@ -80,7 +79,7 @@ class TransformerAR(AutoregressiveModel):
         Parmar et al., "Image Transformer", 2018.
     """
 
-    variable_length = True
+    _state_key = "layers"
 
     def __init__(
         self,
@@ -97,15 +96,9 @@ class TransformerAR(AutoregressiveModel):
         max_length=None,
         **kwargs,
     ):
-        if num_levels is None and distribution in ("categorical", "logistic_mixture"):
-            num_levels = 256
         super().__init__(
             input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
         )
-        if len(self.event_shape) not in (1, 2):
-            raise ValueError(
-                f"`input_shape` must be (length,) or (length, channels). Received: input_shape={self.event_shape}"
-            )
         for value, name in (
             (hidden_dim, "hidden_dim"),
             (num_layers, "num_layers"),
@@ -134,9 +127,6 @@ class TransformerAR(AutoregressiveModel):
             )
 
         # === Layers ===
-        self.num_channels = self.event_shape[1] if len(self.event_shape) == 2 else 1
-        categorical = isinstance(self.head, distributions.Categorical)
-        self.input_depth = self.head.num_levels if categorical else 1  # one-hot levels, else the value
         self.head_dim = hidden_dim // num_heads
         self.token_embedding = keras.layers.Dense(hidden_dim, name="token_embedding")
         self.condition_projection = (
@@ -165,6 +155,7 @@ class TransformerAR(AutoregressiveModel):
         self.position_embedding = position_embedding
         self.max_length = length if max_length is None else int(max_length)
         self._generation_length = None  # the length `_sample_tensors` is tracing, for `init_cache`
+        self._hidden_width = hidden_dim  # the last hidden layer
         self.build()
 
     def build(self, input_shape=None):
@@ -176,13 +167,7 @@ class TransformerAR(AutoregressiveModel):
                     name="position_table", shape=(self.max_length, h),
                     initializer=keras.initializers.RandomNormal(stddev=0.02),
                 )
-            if self.num_channels > 1:
-                c, f = self.num_channels, self.input_depth
-                self.channel_kernel = self.add_weight(
-                    name="channel_kernel", shape=(c, f, c, h), initializer="glorot_uniform"
-                )
-                self.channel_bias = self.add_weight(name="channel_bias", shape=(c, h), initializer="zeros")
-        super().build(input_shape)
+        super().build(input_shape)  # then the channel weights
 
     # ------------------------------------------------------------------ the network, written once
     def compute_params(self, x, condition=None, training=False):
@@ -197,7 +182,7 @@ class TransformerAR(AutoregressiveModel):
         """Input features `[b, T, C, f]` -> the first hidden layer `[b, T, hidden_dim]`: token
         embeddings shifted right (the start vector at t = 0), positions and the condition `bias`."""
         length = features.shape[1]
-        tokens = self.token_embedding(ops.reshape(features, (-1, length, self.num_channels * self.input_depth)))
+        tokens = self.token_embedding(self._flat(features))
         start = ops.zeros_like(tokens[:, :1]) + self.start_vector
         h = ops.concatenate([start, tokens[:, :-1]], axis=1) + self._positions(ops.arange(length, dtype="int32"))
         if bias is not None:
@@ -231,31 +216,6 @@ class TransformerAR(AutoregressiveModel):
             mlp = self.mlp_outputs[i](self.mlp_hidden[i](self.mlp_norms[i](h)))
             h = h + self.dropout_layer(mlp, training=training)
         return self.final_norm(h)
-
-    def _output(self, hidden, features, channel=None):
-        """Head parameters from the last hidden layer `[b, (T,) H]` and the input features of the
-        same step(s) `[b, (T,) C, f]` (channel c sees channels < c): `[b, T, *event_shape[1:], P]`,
-        or for one step and `channel` `[b, P]`."""
-        if self.num_channels == 1:
-            params = self.output_layer(hidden)
-            return params if channel is not None or len(self.event_shape) == 1 else ops.expand_dims(params, -2)
-        c = self.num_channels
-        mask = ops.convert_to_tensor(np.tril(np.ones((c, c), "float32"), -1).T[:, None, :, None])  # j < c
-        kernel = self.channel_kernel * mask
-        if channel is None:
-            term = ops.einsum("btjf,jfch->btch", features, kernel)
-            return self.output_layer(ops.relu(ops.expand_dims(hidden, -2) + self.channel_bias + term))
-        term = ops.einsum("bjf,jfh->bh", features, ops.take(kernel, channel, axis=2))
-        return self.output_layer(ops.relu(hidden + ops.take(self.channel_bias, channel, axis=0) + term))
-
-    def _features(self, x):
-        """`[b, T(, C)]` values -> input features `[b, T, C, f]`: one-hot levels (categorical) or the
-        values (discrete levels mapped to [-1, 1])."""
-        x = ops.reshape(ops.cast(x, "float32"), (-1, x.shape[1], self.num_channels))
-        if self.input_depth > 1:
-            return ops.one_hot(ops.cast(x, "int32"), self.input_depth)
-        h = self.head.scale_inputs(x)
-        return ops.expand_dims(2.0 * h - 1.0 if self.head.is_discrete else h, -1)
 
     def _check_length(self, length, name):
         if self.position_embedding == "learned" and length > self.max_length:
@@ -304,73 +264,46 @@ class TransformerAR(AutoregressiveModel):
         cache = {"layers": [{"key": zeros, "value": zeros} for _ in range(self.num_layers)]}
         if condition is not None:
             cache["condition_bias"] = self.condition_projection(condition)
-        if self.num_channels > 1:
-            cache["frame"] = ops.zeros((batch_size, self.num_channels), "float32")
-            cache["hidden"] = ops.zeros((batch_size, self.hidden_dim), "float32")
-        return cache
+        return {**cache, **self._frame_cache(batch_size)}
 
     def fill_cache(self, cache, x, num_known):
         """One teacher-forced pass over `x` (`[batch, steps(, channels)]`, at most the cache's
         length): the keys and values of every position into the cache. Those from the first
         position not yet computed on are rubbish, masked until a step overwrites them."""
-        c = self.num_channels
-        done = (num_known + c - 1) // c  # time steps computed by the steps before `num_known`
-        features = self._features(x)
         recorded = []
 
         def attention(i, k, v):
             recorded.append((k, v))
             return k, v, _causal_mask(x.shape[1])
 
-        hidden = self._network(self._embed(features, cache.get("condition_bias")), attention)
+        hidden = self._network(self._embed(self._features(x), cache.get("condition_bias")), attention)
         zero = ops.zeros((), "int32")
         start = ops.stack([zero] * 4)
         layers = [
             {"key": ops.slice_update(old["key"], start, k), "value": ops.slice_update(old["value"], start, v)}
             for old, (k, v) in zip(cache["layers"], recorded)
         ]
-        cache = {**cache, "layers": layers}
-        if c > 1:
-            last = ops.maximum(done - 1, 0)
-            values = ops.reshape(ops.cast(x, "float32"), (-1, x.shape[1], c))
-            cache.update(frame=ops.take(values, last, axis=1), hidden=ops.take(hidden, last, axis=1))
-        return cache
+        return self._fill_frame({**cache, "layers": layers}, x, num_known, lambda last: ops.take(hidden, last, axis=1))
 
-    def step(self, cache, x_prev, index):
-        """Params `[b, num_params]` of the group at `index`: the new time step through every layer,
-        its key and value written at t, attention over positions <= t."""
-        c = self.num_channels
-        index = ops.convert_to_tensor(index, "int32")
-        t = index // c
-        frame = ops.reshape(ops.cast(x_prev, "float32"), (-1, 1))
-        if c > 1:  # the values of the current step so far; at a new step, the whole previous step
-            frame = ops.slice_update(cache["frame"], [0, ops.mod(index - 1, c)], frame)
-        features = self._features(ops.expand_dims(frame, 1))[:, 0]  # [b, C, f]
+    def _advance(self, cache, inputs, t):
+        """The new time step through every layer, its key and value written at t, attention over
+        positions <= t: `(hidden, the key/value caches)`."""
+        tokens = self.token_embedding(inputs)
+        h = ops.where(t > 0, tokens, ops.zeros_like(tokens) + self.start_vector) + self._positions(t)
+        if "condition_bias" in cache:
+            h = h + cache["condition_bias"]
+        layers = list(cache["layers"])
+        steps = layers[0]["key"].shape[1]
+        mask = ops.reshape(ops.arange(steps, dtype="int32") <= t, (1, 1, 1, steps))
+        zero = ops.zeros((), "int32")
+        at = ops.stack([zero, t, zero, zero])
 
-        def advance():  # the network at time step t, from the values of step t - 1
-            tokens = self.token_embedding(ops.reshape(features, (-1, c * self.input_depth)))
-            h = ops.where(index > 0, tokens, ops.zeros_like(tokens) + self.start_vector) + self._positions(t)
-            if "condition_bias" in cache:
-                h = h + cache["condition_bias"]
-            layers = list(cache["layers"])
-            steps = layers[0]["key"].shape[1]
-            mask = ops.reshape(ops.arange(steps, dtype="int32") <= t, (1, 1, 1, steps))
-            zero = ops.zeros((), "int32")
-            at = ops.stack([zero, t, zero, zero])
+        def attention(i, k, v):
+            layers[i] = {"key": ops.slice_update(layers[i]["key"], at, k),
+                         "value": ops.slice_update(layers[i]["value"], at, v)}
+            return layers[i]["key"], layers[i]["value"], mask
 
-            def attention(i, k, v):
-                layers[i] = {"key": ops.slice_update(layers[i]["key"], at, k),
-                             "value": ops.slice_update(layers[i]["value"], at, v)}
-                return layers[i]["key"], layers[i]["value"], mask
-
-            return self._network(ops.expand_dims(h, 1), attention)[:, 0], layers
-
-        if c == 1:
-            hidden, layers = advance()
-            return self._output(hidden, features, 0), {**cache, "layers": layers}
-        hidden, layers = ops.cond(ops.mod(index, c) == 0, advance, lambda: (cache["hidden"], cache["layers"]))
-        params = self._output(hidden, features, ops.mod(index, c))
-        return params, {**cache, "layers": layers, "frame": frame, "hidden": hidden}
+        return self._network(ops.expand_dims(h, 1), attention)[:, 0], layers
 
     def get_config(self):
         config = super().get_config()

@@ -4,9 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_ar import distributions
 from keras_ar.layers.causal_dilated_conv1d import CausalDilatedConv1D
-from keras_ar.models.autoregressive_model import AutoregressiveModel
+from keras_ar.models._sequence import SequenceModel
 from keras_ar.utils.checks import check_condition
 from keras_ar.utils.checks import check_int
 from keras_ar.utils.checks import concrete
@@ -15,7 +14,7 @@ _LOCAL = (None, "repeat", "transposed_conv")
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
-class WaveNet(AutoregressiveModel):
+class WaveNet(SequenceModel):
     """WaveNet: gated residual layers of causal dilated convolutions, skip connections, a 1x1 head.
 
     The sequence `[batch, length]` (or `[batch, length, channels]`) becomes input features
@@ -85,7 +84,8 @@ class WaveNet(AutoregressiveModel):
         Paine et al., "Fast Wavenet Generation Algorithm", 2016.
     """
 
-    variable_length = True
+    _state_key = "layers"
+    _relu_before_output = True  # `_network` ends before the output network's last ReLU
 
     def __init__(
         self,
@@ -102,15 +102,9 @@ class WaveNet(AutoregressiveModel):
         local_conditioning=None,
         **kwargs,
     ):
-        if num_levels is None and distribution in ("categorical", "logistic_mixture"):
-            num_levels = 256
         super().__init__(
             input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
         )
-        if len(self.event_shape) not in (1, 2):
-            raise ValueError(
-                f"`input_shape` must be (length,) or (length, channels). Received: input_shape={self.event_shape}"
-            )
         for value, name, low in (
             (residual_channels, "residual_channels", 1),
             (dilation_channels, "dilation_channels", 1),
@@ -138,9 +132,6 @@ class WaveNet(AutoregressiveModel):
             self.hop = length // frames
 
         # === Layers ===
-        self.num_channels = self.event_shape[1] if len(self.event_shape) == 2 else 1
-        categorical = isinstance(self.head, distributions.Categorical)
-        self.input_depth = self.head.num_levels if categorical else 1  # one-hot levels, else the value
         self.dilations = [2**i for i in range(num_layers_per_stack)] * num_stacks
         num_layers = len(self.dilations)
         self.input_conv = CausalDilatedConv1D(residual_channels, kernel_size, name="input_conv")
@@ -175,6 +166,7 @@ class WaveNet(AutoregressiveModel):
         self.num_layers_per_stack = num_layers_per_stack
         self.num_stacks = num_stacks
         self.local_conditioning = local_conditioning
+        self._hidden_width = skip_channels  # the output network's hidden layer
         self.build()
 
     @property
@@ -183,22 +175,11 @@ class WaveNet(AutoregressiveModel):
         dilations) + 1 (the input convolution and every dilated layer)."""
         return (self.kernel_size - 1) * (1 + sum(self.dilations)) + 1
 
-    def build(self, input_shape=None):
-        if self.num_channels > 1 and not hasattr(self, "channel_kernel"):
-            c, f, h = self.num_channels, self.input_depth, self.skip_channels
-            self.channel_kernel = self.add_weight(
-                name="channel_kernel", shape=(c, f, c, h), initializer="glorot_uniform"
-            )
-            self.channel_bias = self.add_weight(name="channel_bias", shape=(c, h), initializer="zeros")
-        super().build(input_shape)
-
     # ------------------------------------------------------------------ the network, written once
     def compute_params(self, x, condition=None, training=False):
         features = self._features(x)  # [b, T, C, f]
-        inputs = ops.reshape(features, (-1, x.shape[1], self.num_channels * self.input_depth))
-        shifted = ops.pad(inputs, [[0, 0], [1, 0], [0, 0]])[:, :-1]  # position t sees x_<t
         bias = self._full_bias(self._condition_cache(condition), x.shape[1])
-        hidden = self._network(shifted, lambda layer, h: layer(h), bias)
+        hidden = self._network(self._shifted(features), lambda layer, h: layer(h), bias)
         return self._output(hidden, features)
 
     def _network(self, h, conv, bias):
@@ -219,31 +200,6 @@ class WaveNet(AutoregressiveModel):
             if i + 1 < len(self.res_skips):
                 h = h + out[..., self.skip_channels :]
         return self.output_hidden(ops.relu(skip))
-
-    def _output(self, hidden, features, channel=None):
-        """Head parameters from the hidden layer `[b, (T,) H]` and the input features of the same
-        step(s) `[b, (T,) C, f]` (channel c sees channels < c): `[b, T, *event_shape[1:], P]`,
-        or for one step and `channel` `[b, P]`."""
-        if self.num_channels == 1:
-            params = self.output_layer(ops.relu(hidden))
-            return params if channel is not None or len(self.event_shape) == 1 else ops.expand_dims(params, -2)
-        c = self.num_channels
-        mask = ops.convert_to_tensor(np.tril(np.ones((c, c), "float32"), -1).T[:, None, :, None])  # j < c
-        kernel = self.channel_kernel * mask
-        if channel is None:
-            term = ops.einsum("btjf,jfch->btch", features, kernel)
-            return self.output_layer(ops.relu(ops.expand_dims(hidden, -2) + self.channel_bias + term))
-        term = ops.einsum("bjf,jfh->bh", features, ops.take(kernel, channel, axis=2))
-        return self.output_layer(ops.relu(hidden + ops.take(self.channel_bias, channel, axis=0) + term))
-
-    def _features(self, x):
-        """`[b, T(, C)]` values -> input features `[b, T, C, f]`: one-hot levels (categorical) or the
-        values (discrete levels mapped to [-1, 1])."""
-        x = ops.reshape(ops.cast(x, "float32"), (-1, x.shape[1], self.num_channels))
-        if self.input_depth > 1:
-            return ops.one_hot(ops.cast(x, "int32"), self.input_depth)
-        h = self.head.scale_inputs(x)
-        return ops.expand_dims(2.0 * h - 1.0 if self.head.is_discrete else h, -1)
 
     # ------------------------------------------------------------------ conditions
     def _condition_cache(self, condition):
@@ -305,67 +261,38 @@ class WaveNet(AutoregressiveModel):
         """Zero ring buffers of every convolution's inputs, the condition (projected, or upsampled
         features) and, with several channels, the current step's values and hidden layer."""
         cache = {"layers": {layer.name: layer.init_cache(batch_size) for layer in self._convs()}}
-        cache.update(self._condition_cache(condition))
-        if self.num_channels > 1:
-            cache["frame"] = ops.zeros((batch_size, self.num_channels), "float32")
-            cache["hidden"] = ops.zeros((batch_size, self.skip_channels), "float32")
-        return cache
+        return {**cache, **self._condition_cache(condition), **self._frame_cache(batch_size)}
 
     def fill_cache(self, cache, x, num_known):
         """One teacher-forced pass over `x`: every convolution's inputs into its ring buffer."""
-        c = self.num_channels
-        done = (num_known + c - 1) // c  # time steps computed by the steps before `num_known`
-        features = self._features(x)
-        shifted = ops.pad(ops.reshape(features, (-1, x.shape[1], c * self.input_depth)), [[0, 0], [1, 0], [0, 0]])
+        done = self._steps_done(num_known)
         inputs = {}
 
         def conv(layer, h):
             inputs[layer.name] = h
             return layer(h)
 
-        hidden = self._network(shifted[:, :-1], conv, self._full_bias(cache, x.shape[1]))
+        hidden = self._network(self._shifted(self._features(x)), conv, self._full_bias(cache, x.shape[1]))
         cache = {**cache, "layers": {name: self._layer(name).fill_cache(h, done) for name, h in inputs.items()}}
-        if c > 1:
-            last = ops.maximum(done - 1, 0)
-            values = ops.reshape(ops.cast(x, "float32"), (-1, x.shape[1], c))
-            cache.update(frame=ops.take(values, last, axis=1), hidden=ops.take(hidden, last, axis=1))
-        return cache
+        return self._fill_frame(cache, x, num_known, lambda last: ops.take(hidden, last, axis=1))
 
     def _layer(self, name):
         return {layer.name: layer for layer in self._convs()}[name]
 
-    def step(self, cache, x_prev, index):
-        """Params `[b, num_params]` of the group at `index`: each layer at the new time step only."""
-        c = self.num_channels
-        index = ops.convert_to_tensor(index, "int32")
-        t = index // c
-        frame = ops.reshape(ops.cast(x_prev, "float32"), (-1, 1))
-        if c > 1:  # the values of the current step so far; at a new step, the whole previous step
-            frame = ops.slice_update(cache["frame"], [0, ops.mod(index - 1, c)], frame)
-        features = self._features(ops.expand_dims(frame, 1))[:, 0]  # [b, C, f]
+    def _advance(self, cache, inputs, t):
+        """Each layer at the new time step only: `(hidden, the ring buffers)`."""
+        layers = dict(cache["layers"])
 
-        def advance():  # the network at time step t, from the values of step t - 1
-            started = ops.cast(index > 0, "float32")  # zeros before the first step
-            h = ops.reshape(features, (-1, c * self.input_depth)) * started
-            layers = dict(cache["layers"])
+        def conv(layer, h):
+            y, layers[layer.name] = layer.step(h, layers[layer.name])
+            return y
 
-            def conv(layer, inputs):
-                y, layers[layer.name] = layer.step(inputs, layers[layer.name])
-                return y
-
-            if "features" in cache:  # `generate` streams the frames: they start at time `feature_start`
-                features_t = ops.take(cache["features"], t - cache.get("feature_start", 0), axis=1)
-                bias = self.condition_projection(features_t)
-            else:
-                bias = cache.get("condition_bias")
-            return self._network(h, conv, bias), layers
-
-        if c == 1:
-            hidden, layers = advance()
-            return self._output(hidden, features, 0), {**cache, "layers": layers}
-        hidden, layers = ops.cond(ops.mod(index, c) == 0, advance, lambda: (cache["hidden"], cache["layers"]))
-        params = self._output(hidden, features, ops.mod(index, c))
-        return params, {**cache, "layers": layers, "frame": frame, "hidden": hidden}
+        if "features" in cache:  # `generate` streams the frames: they start at time `feature_start`
+            features_t = ops.take(cache["features"], t - cache.get("feature_start", 0), axis=1)
+            bias = self.condition_projection(features_t)
+        else:
+            bias = cache.get("condition_bias")
+        return self._network(inputs, conv, bias), layers
 
     def get_config(self):
         config = super().get_config()

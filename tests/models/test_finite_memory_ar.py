@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from keras import ops
 
 from keras_ar.models.finite_memory_ar import FiniteMemoryAR
 from tests import helpers
@@ -34,16 +33,7 @@ def _model(name, seed=0):
 
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_causal_and_normalized(name):
-    model = FiniteMemoryAR(**CONFIGS[name])
-    helpers.assert_causal(model, batch=2)
-    helpers.randomize_weights(model)
-    helpers.assert_causal(model, batch=2, seed=1)
-    helpers.assert_normalized_for_every_condition(model)
-    if model.condition_size:  # the condition changes the distribution
-        x = np.zeros((2,) + model.event_shape, "int32")
-        cond = np.arange(2) if model.num_classes else np.random.default_rng(0).normal(size=(2,) + model.condition_shape)
-        lps = helpers.to_np(model.log_prob(x, condition=cond))
-        assert abs(lps[0] - lps[1]) > 1e-4, "the condition does not change the distribution"
+    helpers.assert_causal_and_normalized(FiniteMemoryAR(**CONFIGS[name]))
 
 
 def test_gaussian_normalized_on_a_grid():
@@ -51,78 +41,24 @@ def test_gaussian_normalized_on_a_grid():
     model = FiniteMemoryAR(input_shape=(2,), distribution="gaussian_mixture", num_components=2, order=1,
                            hidden_units=(3,))
     helpers.randomize_weights(model, scale=0.2)
-    grid = np.linspace(-9.0, 9.0, 361).astype("float32")
-    xs = np.stack(np.meshgrid(grid, grid, indexing="ij"), -1).reshape(-1, 2)
-    p = np.exp(helpers.to_np(model.log_prob(xs)).astype("float64")).reshape(len(grid), len(grid))
-    total = np.trapezoid(np.trapezoid(p, grid), grid)
-    assert abs(total - 1.0) < 1e-3, total
+    helpers.assert_normalized_on_a_grid(model)
 
 
 def test_memory_is_exactly_order_steps():
     """The conditional of x_t moves when one of x_{t-order} .. x_{t-1} changes, and never otherwise."""
     model = FiniteMemoryAR(input_shape=(9,), distribution="bernoulli", order=3, hidden_units=(8,))
     helpers.randomize_weights(model)
-    x = np.zeros((10, 9), "float32")
-    x[np.arange(1, 10), np.arange(9)] = 1.0  # row 1 + j: x_j flipped
-    params = helpers.to_np(model(x))[..., 0]
-    moved = np.abs(params[1:] - params[:1]) > 1e-6  # [flipped j, position t]
+    moved = helpers.moved_by_each_step(model)  # [flipped j, position t]
     lag = np.arange(9)[None, :] - np.arange(9)[:, None]  # t - j
     np.testing.assert_array_equal(moved, (lag >= 1) & (lag <= model.order))
 
 
 # ---------------------------------------------------------------------- cached step
-def _condition_vector(model, batch, rng):
-    cond = helpers._condition(model, batch, rng)
-    return None if cond is None else model._condition_vector(ops.convert_to_tensor(cond))
-
-
-def _step_runner(model, batch):
-    """`run(x, mixed, cond, num_known)`: fill_cache with `mixed` (right before `num_known`), then steps
-    to the end with the values of `x` in one `fori_loop`; compiled once for every `num_known` (eager
-    on torch). Returns the params `[batch, groups, P]`."""
-    import keras
-
-    g, e = model.num_groups, model.head.event_size
-
-    def run(x, mixed, cond, num_known):
-        groups = ops.reshape(x, (batch, g, e))
-        cache = model.fill_cache(model.init_cache(batch, cond), mixed, num_known)
-
-        def body(i, carry):
-            cache, out = carry
-            params, cache = model.step(cache, ops.take(groups, ops.maximum(i - 1, 0), axis=1), i)
-            return cache, ops.slice_update(out, [0, i, 0], ops.expand_dims(params, 1))
-
-        return ops.fori_loop(num_known, g, body, (cache, ops.zeros((batch, g, model.head.num_params))))[1]
-
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.jit(run)
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(run)
-    return run
-
-
 @pytest.mark.parametrize("name", list(STEP_CONFIGS))
 def test_cached_step_equals_compute_params(name):
     """fill_cache with a known prefix (right before k, rubbish after), then steps to the end:
     every step's params equal the teacher-forced pass, for every position k."""
-    model = _model(name)
-    batch, rng = 2, np.random.default_rng(0)
-    x = helpers._random_inputs(model, batch, rng).astype("float32")
-    cond = _condition_vector(model, batch, rng)
-    g, e = model.num_groups, model.head.event_size
-    params = helpers.to_np(model.compute_params(ops.convert_to_tensor(x), cond)).reshape(batch, g, -1)
-    run = _step_runner(model, batch)
-    for k in range(g):
-        later = (np.arange(g) >= k)[None, :, None]  # after the known prefix: rubbish, which the steps overwrite
-        other = helpers._random_inputs(model, batch, rng).reshape(batch, g, e)
-        mixed = np.where(later, other, x.reshape(batch, g, e)).reshape(x.shape).astype("float32")
-        args = [ops.convert_to_tensor(a) for a in (x, mixed)] + [cond, ops.convert_to_tensor(k, "int32")]
-        np.testing.assert_allclose(helpers.to_np(run(*args))[:, k:], params[:, k:], atol=1e-5, err_msg=f"k={k}")
+    helpers.assert_step_equals_compute_params(_model(name))
 
 
 # each sampler test compiles the engine twice (cached, naive)
@@ -131,31 +67,14 @@ SAMPLERS = ["class", "gaussian", pytest.param("channels", marks=pytest.mark.slow
 
 @pytest.mark.parametrize("name", SAMPLERS)
 def test_cached_sampler_equals_naive(name):
-    model = _model(name)
-    n, rng = 3, np.random.default_rng(1)
-    cond = helpers._condition(model, n, rng)
-    helpers.assert_cached_equals_naive(model, num_samples=n, condition=cond)
-    # completion in the same compiled functions: a known prefix (fill_cache) and a known last value
-    known = helpers._random_inputs(model, n, rng)
-    mask = np.zeros(known.shape, bool)
-    mask[:, :1] = True
-    mask[:, -1] = rng.random(n)[:, None] < 0.5 if known.ndim == 3 else rng.random(n) < 0.5
-    helpers.assert_cached_equals_naive(model, num_samples=n, condition=cond, known=known, known_mask=mask)
-    kept = helpers.to_np(model.sample(n, condition=cond, known=known, known_mask=mask, seed=2))
-    np.testing.assert_array_equal(kept[mask], known[mask])
+    helpers.assert_cached_sampler_and_completion(_model(name))
 
 
 @pytest.mark.parametrize("name", ["vector", pytest.param("categorical", marks=pytest.mark.slow)])
 def test_num_steps_beyond_input_shape(name):
     model = _model(name)
-    n, steps, rng = 2, 9, np.random.default_rng(2)
-    cond = helpers._condition(model, n, rng)
-    helpers.assert_cached_equals_naive(model, num_samples=n, condition=cond, num_steps=steps)
-    samples = helpers.to_np(model.sample(n, condition=cond, num_steps=steps, seed=0))
-    assert samples.shape == (n, steps)
-    assert samples.min() >= 0 and samples.max() < model.head.num_levels
-    with pytest.raises(ValueError, match="num_steps=0"):
-        model.sample(n, condition=cond, num_steps=0)
+    cond = helpers._condition(model, 2, np.random.default_rng(2))
+    helpers.assert_num_steps_beyond_input_shape(model, 9, condition=cond)
 
 
 @pytest.mark.slow
@@ -185,22 +104,18 @@ def test_fits():
 def test_round_trips_and_tfp(tmp_path):
     model, x, cond = _full_model()
     helpers.randomize_weights(model)
-    clone = helpers.assert_config_round_trip(model)
+    clone = helpers.assert_round_trips_and_tfp(model, x[:2], tmp_path, condition=cond[:2])
     assert (clone.name, clone.order, clone.hidden_units, clone.condition_shape, clone.num_components) == (
         "finite_memory", 3, (3, 2), (3,), 2)
     assert set(clone.get_config()) >= {
         "input_shape", "distribution", "num_levels", "num_components", "order", "hidden_units", "num_classes",
         "condition_shape", "name"}
-    helpers.assert_keras_round_trip(model, x[:2], tmp_path, condition=cond[:2])
-    helpers.assert_tfp_matches(model, x[:2], condition=cond[:2])
 
 
 def test_class_conditional_round_trip_and_tfp(tmp_path):
     model = _model("class")
     x = helpers._random_inputs(model, 2, np.random.default_rng(0))
-    assert helpers.assert_config_round_trip(model).num_classes == 2
-    helpers.assert_keras_round_trip(model, x, tmp_path, condition=np.array([0, 1]))
-    helpers.assert_tfp_matches(model, x, condition=np.array([0, 1]))
+    assert helpers.assert_round_trips_and_tfp(model, x, tmp_path, condition=np.array([0, 1])).num_classes == 2
 
 
 # on JAX each compiles a train and a test step of the default (wide) network: about 10 s
@@ -212,12 +127,7 @@ HEADS = [pytest.param(dict(), id="categorical")] + [
 
 @pytest.mark.parametrize("head", HEADS)
 def test_defaults_build_and_train_on_length_2(head):
-    model = FiniteMemoryAR(input_shape=(2,), **head)
-    assert (model.order, model.hidden_units) == (4, (128, 128))
-    x = helpers._random_inputs(model, 16, np.random.default_rng(0))
-    assert np.isfinite(helpers.to_np(model.log_prob(x))).all()
-    helpers.assert_fits(model, x, epochs=1)
-    helpers.assert_tfp_matches(model, x[:2])
+    helpers.assert_defaults(FiniteMemoryAR, dict(order=4, hidden_units=(128, 128)), batch=16, fit=True, **head)
 
 
 def test_bad_arguments():
@@ -232,13 +142,5 @@ def test_bad_arguments():
         (dict(input_shape=(4,), distribution="bernoulli", num_levels=3), "num_levels=3"),
         (dict(input_shape=(4,), num_classes=0), "num_classes=0"),
     ]
-    for kwargs, match in cases:
-        with pytest.raises(ValueError, match=match):
-            FiniteMemoryAR(**{**SMALL, **kwargs})
-    model = _model("vector")
-    with pytest.raises(ValueError, match="condition"):
-        model.log_prob(np.zeros((1, 3)), condition=np.zeros((1, 4)))
-    with pytest.raises(ValueError, match="0..1"):
-        model.log_prob(np.full((1, 3), 2), condition=np.zeros((1, 2)))
-    with pytest.raises(ValueError, match="shape"):
-        model.log_prob(np.zeros((1, 5)), condition=np.zeros((1, 2)))
+    helpers.assert_bad_arguments(FiniteMemoryAR, SMALL, cases)
+    helpers.assert_rejects_bad_sequences(_model("vector"), np.zeros((1, 2)), bad_condition=np.zeros((1, 4)))

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from keras import ops
 
 from keras_ar.models.fvsbn import FVSBN
 from keras_ar.models.wavenet import WaveNet
@@ -38,16 +37,7 @@ def _model(name, seed=0):
 
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_causal_and_normalized(name):
-    model = WaveNet(**CONFIGS[name])
-    helpers.assert_causal(model, batch=2)
-    helpers.randomize_weights(model)
-    helpers.assert_causal(model, batch=2, seed=1)
-    helpers.assert_normalized_for_every_condition(model)
-    if model.condition_size:  # the condition changes the distribution
-        x = np.zeros((2,) + model.event_shape, "int32")
-        cond = np.arange(2) if model.num_classes else np.random.default_rng(0).normal(size=(2,) + model.condition_shape)
-        lps = helpers.to_np(model.log_prob(x, condition=cond))
-        assert abs(lps[0] - lps[1]) > 1e-4, "the condition does not change the distribution"
+    helpers.assert_causal_and_normalized(WaveNet(**CONFIGS[name]))
 
 
 def test_receptive_field_and_strict_first_layer():
@@ -56,10 +46,7 @@ def test_receptive_field_and_strict_first_layer():
                     skip_channels=4, num_layers_per_stack=2, num_stacks=2)
     assert model.receptive_field == 8
     helpers.randomize_weights(model)
-    x = np.zeros((12, 11), "float32")
-    x[np.arange(1, 12), np.arange(11)] = 1.0  # row 1 + j: x_j flipped
-    params = helpers.to_np(model(x))[..., 0]
-    moved = np.abs(params[1:] - params[:1]) > 1e-6  # [flipped j, position t]
+    moved = helpers.moved_by_each_step(model)  # [flipped j, position t]
     seen = (np.arange(11)[None, :] > np.arange(11)[:, None]) & (
         np.arange(11)[None, :] - np.arange(11)[:, None] <= model.receptive_field
     )
@@ -67,58 +54,11 @@ def test_receptive_field_and_strict_first_layer():
 
 
 # ---------------------------------------------------------------------- cached step
-def _condition_vector(model, batch, rng):
-    cond = helpers._condition(model, batch, rng)
-    return None if cond is None else model._condition_vector(ops.convert_to_tensor(cond))
-
-
-def _step_runner(model, batch):
-    """`run(x, mixed, cond, num_known)`: fill_cache with `mixed` (right before `num_known`), then steps
-    to the end with the values of `x` in one `fori_loop`; compiled once for every `num_known` (eager
-    on torch). Returns the params `[batch, groups, P]`."""
-    import keras
-
-    g, e = model.num_groups, model.head.event_size
-
-    def run(x, mixed, cond, num_known):
-        groups = ops.reshape(x, (batch, g, e))
-        cache = model.fill_cache(model.init_cache(batch, cond), mixed, num_known)
-
-        def body(i, carry):
-            cache, out = carry
-            params, cache = model.step(cache, ops.take(groups, ops.maximum(i - 1, 0), axis=1), i)
-            return cache, ops.slice_update(out, [0, i, 0], ops.expand_dims(params, 1))
-
-        return ops.fori_loop(num_known, g, body, (cache, ops.zeros((batch, g, model.head.num_params))))[1]
-
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.jit(run)
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(run)
-    return run
-
-
 @pytest.mark.parametrize("name", list(STEP_CONFIGS))
 def test_cached_step_equals_compute_params(name):
     """fill_cache with a known prefix (right before k, rubbish after), then steps to the end:
     every step's params equal the teacher-forced pass."""
-    model = _model(name)
-    batch, rng = 2, np.random.default_rng(0)
-    x = helpers._random_inputs(model, batch, rng).astype("float32")
-    cond = _condition_vector(model, batch, rng)
-    g, e = model.num_groups, model.head.event_size
-    params = helpers.to_np(model.compute_params(ops.convert_to_tensor(x), cond)).reshape(batch, g, -1)
-    run = _step_runner(model, batch)
-    for k in sorted({0, 1, model.num_channels + 1, g - 1}):
-        later = (np.arange(g) >= k)[None, :, None]  # after the known prefix: rubbish, which the steps overwrite
-        other = helpers._random_inputs(model, batch, rng).reshape(batch, g, e)
-        mixed = np.where(later, other, x.reshape(batch, g, e)).reshape(x.shape).astype("float32")
-        args = [ops.convert_to_tensor(a) for a in (x, mixed)] + [cond, ops.convert_to_tensor(k, "int32")]
-        np.testing.assert_allclose(helpers.to_np(run(*args))[:, k:], params[:, k:], atol=1e-5, err_msg=f"k={k}")
+    helpers.assert_step_equals_compute_params(_model(name), every_prefix=False)
 
 
 # each sampler test compiles the engine twice (cached, naive): about 5 s on TensorFlow here
@@ -129,18 +69,7 @@ SAMPLERS = ["class", "logistic"] + SLOW
 
 @pytest.mark.parametrize("name", SAMPLERS)
 def test_cached_sampler_equals_naive(name):
-    model = _model(name)
-    n, rng = 3, np.random.default_rng(1)
-    cond = helpers._condition(model, n, rng)
-    helpers.assert_cached_equals_naive(model, num_samples=n, condition=cond)
-    # completion in the same compiled functions: a known prefix (fill_cache) and a known last value
-    known = helpers._random_inputs(model, n, rng)
-    mask = np.zeros(known.shape, bool)
-    mask[:, :1] = True
-    mask[:, -1] = rng.random(n)[:, None] < 0.5 if known.ndim == 3 else rng.random(n) < 0.5
-    helpers.assert_cached_equals_naive(model, num_samples=n, condition=cond, known=known, known_mask=mask)
-    kept = helpers.to_np(model.sample(n, condition=cond, known=known, known_mask=mask, seed=2))
-    np.testing.assert_array_equal(kept[mask], known[mask])
+    helpers.assert_cached_sampler_and_completion(_model(name))
 
 
 @pytest.mark.parametrize("name", ["repeat", pytest.param("categorical", marks=pytest.mark.slow)])
@@ -150,15 +79,10 @@ def test_num_steps_beyond_input_shape(name):
     cond = None
     if model.hop is not None:  # ceil(9 / 2) = 5 frames at least; extra frames are ignored
         cond = rng.normal(size=(n, 6, 3)).astype("float32")
-    helpers.assert_cached_equals_naive(model, num_samples=n, condition=cond, num_steps=steps)
-    samples = helpers.to_np(model.sample(n, condition=cond, num_steps=steps, seed=0))
-    assert samples.shape == (n, steps)
-    assert samples.min() >= 0 and samples.max() < model.head.num_levels
+    helpers.assert_num_steps_beyond_input_shape(model, steps, condition=cond, num_samples=n)
     if model.hop is not None:
         with pytest.raises(ValueError, match=r"\(2, >= 5, 3\)"):
             model.sample(n, condition=cond[:, :4], num_steps=steps)
-    with pytest.raises(ValueError, match="num_steps=0"):
-        model.sample(n, condition=cond, num_steps=0)
     with pytest.raises(ValueError, match="num_steps"):
         FVSBN(input_shape=(3,)).sample(2, num_steps=4)
 
@@ -192,19 +116,15 @@ def test_fits():
 def test_round_trips_and_tfp(tmp_path):
     model, x, frames = _local_model()
     helpers.randomize_weights(model)
-    clone = helpers.assert_config_round_trip(model)
+    clone = helpers.assert_round_trips_and_tfp(model, x[:2], tmp_path, condition=frames[:2])
     assert (clone.name, clone.dilation_channels, clone.local_conditioning, clone.hop) == (
         "wavenet", 2, "transposed_conv", 2)
-    helpers.assert_keras_round_trip(model, x[:2], tmp_path, condition=frames[:2])
-    helpers.assert_tfp_matches(model, x[:2], condition=frames[:2])
 
 
 def test_class_conditional_round_trip_and_tfp(tmp_path):
     model = _model("class")
     x = helpers._random_inputs(model, 2, np.random.default_rng(0))
-    assert helpers.assert_config_round_trip(model).num_classes == 2
-    helpers.assert_keras_round_trip(model, x, tmp_path, condition=np.array([0, 1]))
-    helpers.assert_tfp_matches(model, x, condition=np.array([0, 1]))
+    assert helpers.assert_round_trips_and_tfp(model, x, tmp_path, condition=np.array([0, 1])).num_classes == 2
 
 
 @pytest.mark.parametrize(
@@ -212,10 +132,8 @@ def test_class_conditional_round_trip_and_tfp(tmp_path):
              dict(distribution="bernoulli")],
 )
 def test_defaults_build_on_length_2(head):
-    model = WaveNet(input_shape=(2,), **head)
-    assert (model.num_stacks, model.num_layers_per_stack, model.kernel_size, model.receptive_field) == (2, 10, 2, 2048)
-    x = helpers._random_inputs(model, 1, np.random.default_rng(0))
-    assert np.isfinite(helpers.to_np(model.log_prob(x))).all()
+    expected = dict(num_stacks=2, num_layers_per_stack=10, kernel_size=2, receptive_field=2048)
+    helpers.assert_defaults(WaveNet, expected, batch=1, **head)
 
 
 def test_bad_arguments():
@@ -232,16 +150,8 @@ def test_bad_arguments():
         (dict(input_shape=(5,), local_conditioning="repeat", condition_shape=(2, 3)), "multiple of `frames`"),
         (dict(input_shape=(4,), distribution="bernoulli", num_levels=3), "num_levels=3"),
     ]
-    for kwargs, match in cases:
-        with pytest.raises(ValueError, match=match):
-            WaveNet(**{**SMALL, **kwargs})
-    model = _model("repeat")
-    with pytest.raises(ValueError, match="condition"):
-        model.log_prob(np.zeros((1, 4)), condition=np.zeros((1, 4, 3)))
-    with pytest.raises(ValueError, match="0..1"):
-        model.log_prob(np.full((1, 4), 2), condition=np.zeros((1, 2, 3)))
-    with pytest.raises(ValueError, match="shape"):
-        model.log_prob(np.zeros((1, 5)), condition=np.zeros((1, 2, 3)))
+    helpers.assert_bad_arguments(WaveNet, SMALL, cases)
+    helpers.assert_rejects_bad_sequences(_model("repeat"), np.zeros((1, 2, 3)), bad_condition=np.zeros((1, 4, 3)))
 
 
 # ---------------------------------------------------------------------- streaming generation
