@@ -66,6 +66,8 @@ for _name, _length, _context in (("sunspots", 24, 12), ("co2", 64, 32)):
     _tr = dict(_TS_TRAIN, length=_length, context=_context)
     RUNS += [
         V(_name, "FiniteMemoryAR", dict(order=8, hidden_units=(64, 64), **_TS), _tr),
+        V(_name, "FiniteMemoryAR", dict(order=8, hidden_units=(64, 64), direct_connection=True, **_TS), _tr,
+          variant="FiniteMemoryAR-direct"),
         V(_name, "RecurrentAR", dict(cell="gru", units=64, num_layers=1, **_TS), _tr),
         V(_name, "WaveNet", dict(**_WN_TS, **_TS), _tr),
         V(_name, "TransformerAR", dict(hidden_dim=32, num_layers=2, num_heads=2, intermediate_dim=64,

@@ -43,6 +43,11 @@ class FiniteMemoryAR(SequenceModel):
         order: int >= 1. How many previous time steps each conditional sees. Defaults to 4.
         hidden_units: tuple of ints (at least one). Units of the MLP's hidden layers.
             Defaults to `(128, 128)`.
+        direct_connection: bool. Add a linear map of the window to the head parameters (as
+            NADE's direct connection): with a Gaussian mixture head the means can follow a
+            linear autoregression (statsmodels' `AutoReg`) and the MLP learns what is not
+            linear, so the model extrapolates a trend beyond the training range. Defaults to
+            False.
         **kwargs: `num_classes`, `condition_shape`, `name`, as in `AutoregressiveModel`.
 
     Example:
@@ -70,6 +75,7 @@ class FiniteMemoryAR(SequenceModel):
         num_components=None,
         order=4,
         hidden_units=(128, 128),
+        direct_connection=False,
         **kwargs,
     ):
         super().__init__(
@@ -96,18 +102,37 @@ class FiniteMemoryAR(SequenceModel):
             else None
         )
         self.output_layer = keras.layers.Dense(self.head.num_params, name="output")
+        if not isinstance(direct_connection, bool):
+            raise ValueError(f"`direct_connection` must be a bool. Received: direct_connection={direct_connection!r}")
+        self.direct = (  # the head parameters of every channel, linear in the window
+            keras.layers.Dense(self.num_channels * self.head.num_params, name="direct_connection")
+            if direct_connection
+            else None
+        )
 
         # === Config ===
         self.order = order
         self.hidden_units = hidden_units
+        self.direct_connection = direct_connection
         self._hidden_width = hidden_units[-1]  # the last hidden layer
         self.build()
 
     # ------------------------------------------------------------------ the network
     def compute_params(self, x, condition=None, training=False):
         features = self._features(x)  # [b, T, C, f]
-        hidden = self._mlp(self._windows(features), condition)
-        return self._output(hidden, features)
+        windows = self._windows(features)
+        params = self._output(self._mlp(windows, condition), features)
+        if self.direct is None:
+            return params
+        return params + ops.reshape(self.direct(windows), ops.shape(params))
+
+    def step(self, cache, x_prev, index):
+        """`SequenceModel.step`, plus the direct connection's term from the window of the step."""
+        params, cache = super().step(cache, x_prev, index)
+        if self.direct is None:
+            return params, cache
+        direct = ops.reshape(self.direct(cache["window"]), (-1, self.num_channels, self.head.num_params))
+        return params + ops.take(direct, ops.mod(ops.convert_to_tensor(index, "int32"), self.num_channels), axis=1), cache
 
     def _windows(self, features):
         """`[b, T, C, f]` -> the windows `[b, T, order * C * f]`: position t holds steps t-1 .. t-order."""
@@ -155,5 +180,7 @@ class FiniteMemoryAR(SequenceModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"order": self.order, "hidden_units": self.hidden_units})
+        config.update(
+            {"order": self.order, "hidden_units": self.hidden_units, "direct_connection": self.direct_connection}
+        )
         return config

@@ -22,12 +22,18 @@ STEP_CONFIGS = {
         hidden_units=(5, 4),
     ),
     "categorical_channels": dict(input_shape=(4, 3), num_levels=3, num_classes=3, order=2, hidden_units=(4,)),
+    "direct": dict(  # the linear term of the window, 2 channels, a Gaussian mixture
+        input_shape=(5, 2), distribution="gaussian_mixture", num_components=2, order=2, hidden_units=(3,),
+        direct_connection=True,
+    ),
 }
+CONFIGS["direct"] = dict(input_shape=(3,), num_levels=3, order=2, hidden_units=(3,), direct_connection=True)
 
 
 def _model(name, seed=0):
     model = FiniteMemoryAR(**STEP_CONFIGS[name])
-    helpers.randomize_weights(model, seed=seed)
+    # small weights for the direct connection: a random linear recursion with large weights diverges to inf
+    helpers.randomize_weights(model, seed=seed, scale=0.1 if name == "direct" else 0.5)
     return model
 
 
@@ -62,7 +68,7 @@ def test_cached_step_equals_compute_params(name):
 
 
 # each sampler test compiles the engine twice (cached, naive)
-SAMPLERS = ["class", "gaussian", pytest.param("channels", marks=pytest.mark.slow)]
+SAMPLERS = ["class", "gaussian", "direct", pytest.param("channels", marks=pytest.mark.slow)]
 
 
 @pytest.mark.parametrize("name", SAMPLERS)
@@ -90,7 +96,7 @@ def _full_model():
     cond = rng.normal(size=(8, 3)).astype("float32")
     model = FiniteMemoryAR(
         input_shape=(4, 2), distribution="logistic_mixture", num_levels=5, num_components=2, order=3,
-        hidden_units=(3, 2), condition_shape=(3,), name="finite_memory",
+        hidden_units=(3, 2), direct_connection=True, condition_shape=(3,), name="finite_memory",
     )
     return model, x, cond
 
@@ -105,11 +111,11 @@ def test_round_trips_and_tfp(tmp_path):
     model, x, cond = _full_model()
     helpers.randomize_weights(model)
     clone = helpers.assert_round_trips_and_tfp(model, x[:2], tmp_path, condition=cond[:2])
-    assert (clone.name, clone.order, clone.hidden_units, clone.condition_shape, clone.num_components) == (
-        "finite_memory", 3, (3, 2), (3,), 2)
+    assert (clone.name, clone.order, clone.hidden_units, clone.condition_shape, clone.num_components,
+            clone.direct_connection) == ("finite_memory", 3, (3, 2), (3,), 2, True)
     assert set(clone.get_config()) >= {
-        "input_shape", "distribution", "num_levels", "num_components", "order", "hidden_units", "num_classes",
-        "condition_shape", "name"}
+        "input_shape", "distribution", "num_levels", "num_components", "order", "hidden_units", "direct_connection",
+        "num_classes", "condition_shape", "name"}
 
 
 def test_class_conditional_round_trip_and_tfp(tmp_path):
@@ -141,6 +147,7 @@ def test_bad_arguments():
         (dict(input_shape=(4,), hidden_units=8), "hidden_units=8"),
         (dict(input_shape=(4,), distribution="bernoulli", num_levels=3), "num_levels=3"),
         (dict(input_shape=(4,), num_classes=0), "num_classes=0"),
+        (dict(input_shape=(4,), direct_connection="yes"), "direct_connection='yes'"),
     ]
     helpers.assert_bad_arguments(FiniteMemoryAR, SMALL, cases)
     helpers.assert_rejects_bad_sequences(_model("vector"), np.zeros((1, 2)), bad_condition=np.zeros((1, 4)))
