@@ -75,8 +75,11 @@ _CAP = dict(max_epochs=40, patience=8)
 _GATED = dict(filters=48, num_blocks=3, first_kernel_size=15, dropout=0.5, position_bias=True)
 _GATED_TRAIN = dict(lr=2e-3, weight_decay=0.1, decay_biases=True, batch_size=32, **_CAP)
 _MIX = dict(distribution="logistic_mixture", num_components=5)
-_PCPP = dict(filters=32, num_blocks=1, dropout=0.5)
-_PCPP_TRAIN = dict(lr=2e-3, weight_decay=0.1, batch_size=32, **_CAP)
+# PixelCNN++ at one resolution (no down-sampling of 8x8 images), chosen by seed-0 validation NLL among
+# 3 stages x 1 block (16.54), 1 stage x 2 blocks with 32 (16.22) or 64 filters (16.27), 4 blocks (16.44),
+# 48 filters x 3 blocks (16.46), 2 stages (16.82), weight decay 0.1 (16.51); on digits-17 77.44 -> 76.70.
+_PCPP = dict(filters=32, num_blocks=2, num_stages=1, dropout=0.3)
+_PCPP_TRAIN = dict(lr=1e-3, batch_size=64, max_epochs=100, patience=10)
 _ROW = dict(recurrent="row_lstm", units=48, num_layers=2, first_kernel_size=15, position_bias=True)
 _DIAG = dict(recurrent="diagonal_bilstm", units=32, num_layers=1, first_kernel_size=15, position_bias=True)
 _RNN_TRAIN = dict(lr=2e-3, weight_decay=0.1, batch_size=32, **_CAP)

@@ -12,7 +12,8 @@ fixed quarter of the windows: every 4th), given up to `context` values before it
 first sample, with silence before it. The metric is `-sum(mask * conditional_log_probs) / sum(mask)`.
 
 Writes `benchmarks/results/sequences.json` (records per protocol, variant and seed, and a summary:
-mean and spread over seeds), merged with what is there.
+mean and spread over seeds), merged with what is there, and the table between the `sequences`
+markers of README.md.
 
     python benchmarks/sequences.py                         # every variant, seeds 0 1 2 (speech, text: 0)
     python benchmarks/sequences.py --protocol sunspots     # a subset, by protocol
@@ -243,6 +244,32 @@ def summarise(records):
     return summary
 
 
+README = os.path.join(os.path.dirname(HERE), "README.md")
+
+
+def write_readme_table(results):
+    """The table between the `sequences` markers of README.md: summary rows beside the AutoReg anchor."""
+    anchors = results.get("anchors", {})
+    lines = ["| protocol | variant | params | test, mean ± std | unit | seeds | classical anchor (AutoReg) |",
+             "|---|---|---|---|---|---|---|"]
+    for s in results.get("summary", []):
+        value = f"{s['test_mean']:.3f}" + (f" ± {s['test_std']:.3f}" if s["test_std"] is not None else "")
+        anchor = ""
+        if s["protocol"] in anchors:
+            a = anchors[s["protocol"]]["test_nll"]
+            anchor = f"{a:.3f} (order {anchors[s['protocol']]['order']})" + (" ✓ beaten" if s["test_mean"] < a else
+                                                                              " ✗ not beaten")
+        lines.append(f"| {s['protocol']} | {s['variant']} | {s['params']:,} | {value} | {s['metric']} | "
+                     f"{len(s['seeds'])} | {anchor} |")
+    lines += ["", f"Measured on: {results.get('machine', '')}, backend {keras.backend.backend()}."]
+    text = open(README).read()
+    start, end = "<!-- sequences:start -->", "<!-- sequences:end -->"
+    if start in text and end in text:
+        text = text.split(start)[0] + start + "\n" + "\n".join(lines) + "\n" + end + text.split(end)[1]
+        with open(README, "w") as f:
+            f.write(text)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--protocol", nargs="*", default=list(SEQUENCE_PROTOCOLS))
@@ -277,6 +304,7 @@ def main():
             os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
             with open(RESULTS, "w") as f:
                 json.dump(results, f, indent=1)
+            write_readme_table(results)
 
 
 if __name__ == "__main__":
