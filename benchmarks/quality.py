@@ -72,7 +72,8 @@ def _coords(shape):
 # conditional ones reuse the digits-binary choice with PixelCNN's digits-17 head. On this shared 2-core
 # machine runs are capped at 40 epochs with patience 8.
 _CAP = dict(max_epochs=40, patience=8)
-_GATED = dict(filters=48, num_blocks=3, first_kernel_size=15, dropout=0.5, position_bias=True)
+# GATED, ROW_LSTM and DIAGONAL_BILSTM are public: speed.py and sampling.py time these configs
+GATED = dict(filters=48, num_blocks=3, first_kernel_size=15, dropout=0.5, position_bias=True)
 _GATED_TRAIN = dict(lr=2e-3, weight_decay=0.1, decay_biases=True, batch_size=32, **_CAP)
 _MIX = dict(distribution="logistic_mixture", num_components=5)
 # PixelCNN++ at one resolution (no down-sampling of 8x8 images), chosen by seed-0 validation NLL among
@@ -80,8 +81,9 @@ _MIX = dict(distribution="logistic_mixture", num_components=5)
 # 48 filters x 3 blocks (16.46), 2 stages (16.82), weight decay 0.1 (16.51); on digits-17 77.44 -> 76.70.
 _PCPP = dict(filters=32, num_blocks=2, num_stages=1, dropout=0.3)
 _PCPP_TRAIN = dict(lr=1e-3, batch_size=64, max_epochs=100, patience=10)
-_ROW = dict(recurrent="row_lstm", units=48, num_layers=2, first_kernel_size=15, position_bias=True)
-_DIAG = dict(recurrent="diagonal_bilstm", units=32, num_layers=1, first_kernel_size=15, position_bias=True)
+ROW_LSTM = dict(recurrent="row_lstm", units=48, num_layers=2, first_kernel_size=15, position_bias=True)
+DIAGONAL_BILSTM = dict(recurrent="diagonal_bilstm", units=32, num_layers=1, first_kernel_size=15,
+                               position_bias=True)
 _RNN_TRAIN = dict(lr=2e-3, weight_decay=0.1, batch_size=32, **_CAP)
 _RGB = dict(distribution="logistic_mixture", num_components=5, filters=48, num_blocks=3, first_kernel_size=15,
             dropout=0.2)
@@ -99,20 +101,20 @@ RUNS = [
     V("digits-binary", "PixelCNN", dict(filters=96, num_residual_blocks=4, first_kernel_size=15, dropout=0.7,
                                         position_bias=True),
       dict(lr=2e-3, weight_decay=0.1, decay_biases=True, batch_size=32)),
-    V("digits-binary", "GatedPixelCNN", _GATED, _GATED_TRAIN),
-    V("digits-binary", "GatedPixelCNN", _GATED, _GATED_TRAIN, variant="GatedPixelCNN-class", condition="labels"),
+    V("digits-binary", "GatedPixelCNN", GATED, _GATED_TRAIN),
+    V("digits-binary", "GatedPixelCNN", GATED, _GATED_TRAIN, variant="GatedPixelCNN-class", condition="labels"),
     V("digits-binary", "PixelCNNPlusPlus", dict(distribution="bernoulli", **_PCPP), _PCPP_TRAIN),
-    V("digits-binary", "PixelRNN", _ROW, _RNN_TRAIN, variant="PixelRNN-row_lstm"),
-    V("digits-binary", "PixelRNN", _DIAG, _RNN_TRAIN, variant="PixelRNN-diagonal_bilstm"),
+    V("digits-binary", "PixelRNN", ROW_LSTM, _RNN_TRAIN, variant="PixelRNN-row_lstm"),
+    V("digits-binary", "PixelRNN", DIAGONAL_BILSTM, _RNN_TRAIN, variant="PixelRNN-diagonal_bilstm"),
     V("digits-17", "FVSBN", dict(distribution="categorical"), dict(lr=3e-3, weight_decay=1e-2, batch_size=64)),
     V("digits-17", "PixelCNN", dict(distribution="logistic_mixture", num_components=5, filters=64,
                                     num_residual_blocks=3, first_kernel_size=15, dropout=0.5, position_bias=True),
       dict(lr=2e-3, weight_decay=0.1, decay_biases=True, batch_size=32)),
-    V("digits-17", "GatedPixelCNN", dict(_MIX, **_GATED), _GATED_TRAIN),
+    V("digits-17", "GatedPixelCNN", dict(_MIX, **GATED), _GATED_TRAIN),
     V("digits-17", "PixelCNNPlusPlus", dict(_MIX, **_PCPP), _PCPP_TRAIN),
-    V("digits-17", "PixelRNN", dict(_MIX, **_ROW), _RNN_TRAIN, variant="PixelRNN-row_lstm"),
-    V("digits-17", "PixelRNN", dict(_MIX, **_DIAG), _RNN_TRAIN, variant="PixelRNN-diagonal_bilstm"),
-    V("digits-superres", "GatedPixelCNN", dict(_MIX, **_GATED), dict(_GATED_TRAIN, condition_scale=16.0),
+    V("digits-17", "PixelRNN", dict(_MIX, **ROW_LSTM), _RNN_TRAIN, variant="PixelRNN-row_lstm"),
+    V("digits-17", "PixelRNN", dict(_MIX, **DIAGONAL_BILSTM), _RNN_TRAIN, variant="PixelRNN-diagonal_bilstm"),
+    V("digits-superres", "GatedPixelCNN", dict(_MIX, **GATED), dict(_GATED_TRAIN, condition_scale=16.0),
       variant="GatedPixelCNN-superres"),
     # WaveNet on the 64 pixels in raster order (issue 8); receptive field 128 >= 64; "coords" appends each
     # pixel's (row, column) as a local condition (the "WaveNet on MNIST" experiment)

@@ -27,14 +27,14 @@ FLOOR = os.path.join(os.path.dirname(ROOT), "shared", "peers", "pixelcnn_cached_
 CONFIG = dict(distribution="bernoulli", filters=32, num_residual_blocks=5, kernel_size=3, first_kernel_size=7)
 # `--models`: the engine issue's PixelCNN above, and the issue-7 models with a cached step at their
 # digits-binary configs of benchmarks/quality.py (Bernoulli heads)
+sys.path.insert(0, HERE)
+import quality  # noqa: E402
+
 MODELS = {
     "PixelCNN": ("PixelCNN", CONFIG),
-    "GatedPixelCNN": ("GatedPixelCNN", dict(filters=48, num_blocks=3, first_kernel_size=15, dropout=0.5,
-                                            position_bias=True)),
-    "PixelRNN-row_lstm": ("PixelRNN", dict(recurrent="row_lstm", units=48, num_layers=2, first_kernel_size=15,
-                                           position_bias=True)),
-    "PixelRNN-diagonal_bilstm": ("PixelRNN", dict(recurrent="diagonal_bilstm", units=32, num_layers=1,
-                                                  first_kernel_size=15, position_bias=True)),
+    "GatedPixelCNN": ("GatedPixelCNN", quality.GATED),
+    "PixelRNN-row_lstm": ("PixelRNN", quality.ROW_LSTM),
+    "PixelRNN-diagonal_bilstm": ("PixelRNN", quality.DIAGONAL_BILSTM),
 }
 
 

@@ -31,6 +31,7 @@ from keras_ar.data import digits_dataset  # noqa: E402
 from keras_ar.data import load_protocol  # noqa: E402
 
 sys.path.insert(0, HERE)
+import quality  # noqa: E402
 from quality import machine  # noqa: E402
 
 PEER = os.path.join(os.path.dirname(ROOT), "shared", "peers", "tfp_pixelcnn_digits.py")
@@ -77,12 +78,9 @@ def ours(protocol, epochs, **config):
 # benchmarks/quality.py. Heads: Bernoulli on digits-binary, 5-component logistic mixture on digits-17.
 IMAGE_MODELS = {
     "PixelCNNPlusPlus-peer-size": ("PixelCNNPlusPlus", dict(filters=32, num_blocks=2, num_stages=1, dropout=0.3)),
-    "GatedPixelCNN": ("GatedPixelCNN", dict(filters=48, num_blocks=3, first_kernel_size=15, dropout=0.5,
-                                            position_bias=True)),
-    "PixelRNN-row_lstm": ("PixelRNN", dict(recurrent="row_lstm", units=48, num_layers=2, first_kernel_size=15,
-                                           position_bias=True)),
-    "PixelRNN-diagonal_bilstm": ("PixelRNN", dict(recurrent="diagonal_bilstm", units=32, num_layers=1,
-                                                  first_kernel_size=15, position_bias=True)),
+    "GatedPixelCNN": ("GatedPixelCNN", quality.GATED),
+    "PixelRNN-row_lstm": ("PixelRNN", quality.ROW_LSTM),
+    "PixelRNN-diagonal_bilstm": ("PixelRNN", quality.DIAGONAL_BILSTM),
 }
 
 
