@@ -79,8 +79,10 @@ _MIX = dict(distribution="logistic_mixture", num_components=5)
 # PixelCNN++ at one resolution (no down-sampling of 8x8 images), chosen by seed-0 validation NLL among
 # 3 stages x 1 block (16.54), 1 stage x 2 blocks with 32 (16.22) or 64 filters (16.27), 4 blocks (16.44),
 # 48 filters x 3 blocks (16.46), 2 stages (16.82), weight decay 0.1 (16.51); on digits-17 77.44 -> 76.70.
+# Then Polyak averaging of the weights (as PixelCNN++ itself trains), validated with the averaged weights:
+# EMA 0.99 16.14, 0.995 16.085, 0.998 16.085 (23 more epochs); 64 filters, dropout 0.5, EMA 0.99 16.15.
 _PCPP = dict(filters=32, num_blocks=2, num_stages=1, dropout=0.3)
-_PCPP_TRAIN = dict(lr=1e-3, batch_size=64, max_epochs=100, patience=10)
+_PCPP_TRAIN = dict(lr=1e-3, batch_size=64, max_epochs=100, patience=10, ema=0.995)
 ROW_LSTM = dict(recurrent="row_lstm", units=48, num_layers=2, first_kernel_size=15, position_bias=True)
 DIAGONAL_BILSTM = dict(recurrent="diagonal_bilstm", units=32, num_layers=1, first_kernel_size=15,
                                position_bias=True)
@@ -171,8 +173,10 @@ def run(spec, max_epochs, patience, seed=0, evaluate_test=True, callbacks=()):
     elif data.is_conditional:
         kwargs["condition_shape"] = data.condition_shape
     model = getattr(keras_ar.models, model_name)(**kwargs)
+    ema = train_kwargs.get("ema")  # Polyak averaging (PixelCNN++): validate and keep the averaged weights
     optimizer = keras.optimizers.AdamW(
-        learning_rate=train_kwargs.get("lr", 1e-3), weight_decay=train_kwargs.get("weight_decay", 0.0)
+        learning_rate=train_kwargs.get("lr", 1e-3), weight_decay=train_kwargs.get("weight_decay", 0.0),
+        use_ema=bool(ema), ema_momentum=ema or 0.99,
     )
     if not train_kwargs.get("decay_biases", False):
         optimizer.exclude_from_weight_decay(var_names=["bias"])  # decay weights, not biases
@@ -184,10 +188,16 @@ def run(spec, max_epochs, patience, seed=0, evaluate_test=True, callbacks=()):
     max_epochs = min(max_epochs, train_kwargs.get("max_epochs", max_epochs))
     patience = train_kwargs.get("patience", patience)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    # with EMA the swap comes first: validation and the weights EarlyStopping keeps are the averaged ones
+    swap = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if ema else []
     t0 = time.perf_counter()
-    history = model.fit(train, validation_data=val, epochs=max_epochs, callbacks=[stop, *callbacks], verbose=0)
+    history = model.fit(train, validation_data=val, epochs=max_epochs, callbacks=[*swap, stop, *callbacks],
+                        verbose=0)
     seconds = time.perf_counter() - t0
     val_losses = history.history["val_loss"]
+    restored = float(model.evaluate(val, verbose=0, return_dict=True)["loss"])
+    if abs(restored - min(val_losses)) > 1e-3 * max(1.0, abs(restored)):
+        raise RuntimeError(f"the restored weights score {restored} on validation, not the best {min(val_losses)}")
     best_epoch = int(np.argmin(val_losses)) + 1
     dims = int(np.prod(data.event_shape))
     record = {
