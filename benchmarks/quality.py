@@ -39,6 +39,8 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import keras_ar  # noqa: E402
+from _results import locked  # noqa: E402
+from _results import update  # noqa: E402
 from keras_ar.data import load_protocol  # noqa: E402
 from keras_ar.data import make_dataset  # noqa: E402
 
@@ -349,26 +351,22 @@ def write_readme_table(summary, records):
         open(README, "w").write(text)
 
 
-def load_records():
-    if not os.path.exists(RESULTS):
-        return []
-    data = json.load(open(RESULTS))
-    records = data["records"] if isinstance(data, dict) else data  # the old format: a list of records
-    for r in records:
-        r.setdefault("variant", r["model"])
-        r.setdefault("seed", r["config"].pop("seed", 0))
-        r.setdefault("conditional", None)
-    return records
+def save(record):
+    """Merge one record into the results file as it is now (other runs may have written to it)."""
 
+    def merge(data):
+        records = data["records"] if isinstance(data, dict) else data  # the old format: a list of records
+        key = (record["protocol"], record["variant"], record["seed"])
+        records = [r for r in records if (r["protocol"], r.get("variant", r["model"]), r.get("seed", 0)) != key]
+        records.append(record)
+        records.sort(key=lambda r: (_order(r["protocol"], r.get("variant", r["model"])), r.get("seed", 0)))
+        summary = summarise(records)
+        summary.sort(key=lambda s: _order(s["protocol"], s["variant"]))
+        return {"summary": summary, "records": records}
 
-def save(records):
-    key = lambda r: (_order(r["protocol"], r["variant"]), r["seed"])  # noqa: E731
-    records.sort(key=key)
-    summary = summarise(records)
-    summary.sort(key=lambda s: _order(s["protocol"], s["variant"]))
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    json.dump({"summary": summary, "records": records}, open(RESULTS, "w"), indent=1)
-    write_readme_table(summary, records)
+    with locked(README):
+        data = update(RESULTS, merge, lambda: {"records": []})
+        write_readme_table(data["summary"], data["records"])
 
 
 def main():
@@ -383,7 +381,6 @@ def main():
                    help="train and report validation NLL only (a config search); nothing is written")
     args = p.parse_args()
     smoke = args.max_epochs < 20 or args.validation_only
-    records = load_records()
     for spec in RUNS:
         if args.only and spec["variant"] not in args.only:
             continue
@@ -403,10 +400,7 @@ def main():
                 rec["meets_target"] = _metric(rec) <= target
             print(json.dumps(rec), flush=True)
             if not smoke:
-                records = [r for r in records
-                           if (r["protocol"], r["variant"], r["seed"]) != (spec["protocol"], spec["variant"], seed)]
-                records.append(rec)
-                save(records)
+                save(rec)
 
 
 if __name__ == "__main__":

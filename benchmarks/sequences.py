@@ -38,6 +38,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import keras_ar  # noqa: E402
 from keras_ar import data as kd  # noqa: E402
+from _results import locked  # noqa: E402
+from _results import update  # noqa: E402
 from quality import machine  # noqa: E402
 
 RESULTS = os.path.join(HERE, "results", "sequences.json")
@@ -279,13 +281,12 @@ def main():
     p.add_argument("--steps-per-epoch", type=int, default=None, help="override (speech), for smoke runs")
     p.add_argument("--dry", action="store_true", help="write nothing")
     a = p.parse_args()
-    results = {"records": [], "anchors": {}}
-    if os.path.exists(RESULTS) and not a.dry:
-        with open(RESULTS) as f:
-            results = json.load(f)
+    fresh = lambda: {"records": [], "anchors": {}}  # noqa: E731
     if any(n in a.protocol for n in ("sunspots", "co2")) and not a.only:
-        results["anchors"] = anchors()
-        print(json.dumps({"anchors": results["anchors"]}), flush=True)
+        anchors_now = anchors()
+        print(json.dumps({"anchors": anchors_now}), flush=True)
+        if not a.dry:
+            update(RESULTS, lambda results: {**results, "anchors": anchors_now}, fresh)
     for spec in RUNS:
         if spec["protocol"] not in a.protocol or (a.only and spec["variant"] not in a.only):
             continue
@@ -297,15 +298,16 @@ def main():
             if a.dry:
                 continue
             key = (record["protocol"], record["variant"], record["seed"])
-            results["records"] = [r for r in results["records"]
-                                  if (r["protocol"], r["variant"], r["seed"]) != key] + [record]
-            results["summary"] = summarise(results["records"])
-            results["machine"] = machine()
-            os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-            with open(RESULTS, "w") as f:
-                json.dump(results, f, indent=1)
-            write_readme_table(results)
 
+            def merge(results, record=record, key=key):  # the file as it is now: other runs may have written
+                results["records"] = [r for r in results["records"]
+                                      if (r["protocol"], r["variant"], r["seed"]) != key] + [record]
+                results["summary"] = summarise(results["records"])
+                results["machine"] = machine()
+                return results
+
+            with locked(README):
+                write_readme_table(update(RESULTS, merge, fresh))
 
 if __name__ == "__main__":
     main()

@@ -24,7 +24,14 @@ CONFIGS = {  # causality on every one; normalisation where the space is small en
 NOT_ENUMERABLE = ("4x5", "coupled_2x2", "real_rgb")
 
 
-@pytest.mark.parametrize("name", list(CONFIGS))
+# the largest configurations (15-45 s each on JAX, where every op compiles per shape) run on TensorFlow
+# only; the other seven cover every head, condition and colour path on every backend
+HEAVY = ("3x3", "4x5", "coupled_2x2", "mixture_2x2")
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n for n in CONFIGS]
+)
 def test_causal_and_normalized(name):
     model = PixelCNNPlusPlus(**CONFIGS[name])
     helpers.assert_causal(model, batch=1)  # as built: no masks to apply, the shifts make it causal
@@ -39,7 +46,7 @@ def test_causal_and_normalized(name):
         assert abs(lps[0] - lps[1]) > 1e-4, "the condition does not change the distribution"
 
 
-@pytest.mark.parametrize("shape", [(4, 5, 1), (5, 3, 1)])
+@pytest.mark.parametrize("shape", [(4, 5, 1), pytest.param((5, 3, 1), marks=pytest.mark.slow)])
 def test_every_earlier_pixel_and_no_later_one(shape):
     """Flip one pixel at a time: the parameters of a pixel move for every earlier pixel (no blind
     spot through the strided stages) and for no later one, on odd sizes too."""
