@@ -74,9 +74,9 @@ def _coords(shape):
 # conditional ones reuse the digits-binary choice with PixelCNN's digits-17 head. On this shared 2-core
 # machine runs are capped at 40 epochs with patience 8.
 _CAP = dict(max_epochs=40, patience=8)
-# GATED, ROW_LSTM and DIAGONAL_BILSTM are public: speed.py and sampling.py time these configs
+# GATED, ROW_LSTM, DIAGONAL_BILSTM and PCPP_TRAIN are public: speed.py and sampling.py time these configs
 GATED = dict(filters=48, num_blocks=3, first_kernel_size=15, dropout=0.5, position_bias=True)
-_GATED_TRAIN = dict(lr=2e-3, weight_decay=0.1, decay_biases=True, batch_size=32, **_CAP)
+GATED_TRAIN = dict(lr=2e-3, weight_decay=0.1, decay_biases=True, batch_size=32, **_CAP)
 _MIX = dict(distribution="logistic_mixture", num_components=5)
 # PixelCNN++ at one resolution (no down-sampling of 8x8 images), chosen by seed-0 validation NLL among
 # 3 stages x 1 block (16.54), 1 stage x 2 blocks with 32 (16.22) or 64 filters (16.27), 4 blocks (16.44),
@@ -84,11 +84,11 @@ _MIX = dict(distribution="logistic_mixture", num_components=5)
 # Then Polyak averaging of the weights (as PixelCNN++ itself trains), validated with the averaged weights:
 # EMA 0.99 16.14, 0.995 16.085, 0.998 16.085 (23 more epochs); 64 filters, dropout 0.5, EMA 0.99 16.15.
 _PCPP = dict(filters=32, num_blocks=2, num_stages=1, dropout=0.3)
-_PCPP_TRAIN = dict(lr=1e-3, batch_size=64, max_epochs=100, patience=10, ema=0.995)
+PCPP_TRAIN = dict(lr=1e-3, batch_size=64, max_epochs=100, patience=10, ema=0.995)
 ROW_LSTM = dict(recurrent="row_lstm", units=48, num_layers=2, first_kernel_size=15, position_bias=True)
 DIAGONAL_BILSTM = dict(recurrent="diagonal_bilstm", units=32, num_layers=1, first_kernel_size=15,
                                position_bias=True)
-_RNN_TRAIN = dict(lr=2e-3, weight_decay=0.1, batch_size=32, **_CAP)
+RNN_TRAIN = dict(lr=2e-3, weight_decay=0.1, batch_size=32, **_CAP)
 _RGB = dict(distribution="logistic_mixture", num_components=5, filters=48, num_blocks=3, first_kernel_size=15,
             dropout=0.2)
 _RGB_TRAIN = dict(lr=2e-3, weight_decay=1e-2, batch_size=64, max_epochs=15, patience=3)
@@ -105,20 +105,20 @@ RUNS = [
     V("digits-binary", "PixelCNN", dict(filters=96, num_residual_blocks=4, first_kernel_size=15, dropout=0.7,
                                         position_bias=True),
       dict(lr=2e-3, weight_decay=0.1, decay_biases=True, batch_size=32)),
-    V("digits-binary", "GatedPixelCNN", GATED, _GATED_TRAIN),
-    V("digits-binary", "GatedPixelCNN", GATED, _GATED_TRAIN, variant="GatedPixelCNN-class", condition="labels"),
-    V("digits-binary", "PixelCNNPlusPlus", dict(distribution="bernoulli", **_PCPP), _PCPP_TRAIN),
-    V("digits-binary", "PixelRNN", ROW_LSTM, _RNN_TRAIN, variant="PixelRNN-row_lstm"),
-    V("digits-binary", "PixelRNN", DIAGONAL_BILSTM, _RNN_TRAIN, variant="PixelRNN-diagonal_bilstm"),
+    V("digits-binary", "GatedPixelCNN", GATED, GATED_TRAIN),
+    V("digits-binary", "GatedPixelCNN", GATED, GATED_TRAIN, variant="GatedPixelCNN-class", condition="labels"),
+    V("digits-binary", "PixelCNNPlusPlus", dict(distribution="bernoulli", **_PCPP), PCPP_TRAIN),
+    V("digits-binary", "PixelRNN", ROW_LSTM, RNN_TRAIN, variant="PixelRNN-row_lstm"),
+    V("digits-binary", "PixelRNN", DIAGONAL_BILSTM, RNN_TRAIN, variant="PixelRNN-diagonal_bilstm"),
     V("digits-17", "FVSBN", dict(distribution="categorical"), dict(lr=3e-3, weight_decay=1e-2, batch_size=64)),
     V("digits-17", "PixelCNN", dict(distribution="logistic_mixture", num_components=5, filters=64,
                                     num_residual_blocks=3, first_kernel_size=15, dropout=0.5, position_bias=True),
       dict(lr=2e-3, weight_decay=0.1, decay_biases=True, batch_size=32)),
-    V("digits-17", "GatedPixelCNN", dict(_MIX, **GATED), _GATED_TRAIN),
-    V("digits-17", "PixelCNNPlusPlus", dict(_MIX, **_PCPP), _PCPP_TRAIN),
-    V("digits-17", "PixelRNN", dict(_MIX, **ROW_LSTM), _RNN_TRAIN, variant="PixelRNN-row_lstm"),
-    V("digits-17", "PixelRNN", dict(_MIX, **DIAGONAL_BILSTM), _RNN_TRAIN, variant="PixelRNN-diagonal_bilstm"),
-    V("digits-superres", "GatedPixelCNN", dict(_MIX, **GATED), dict(_GATED_TRAIN, condition_scale=16.0),
+    V("digits-17", "GatedPixelCNN", dict(_MIX, **GATED), GATED_TRAIN),
+    V("digits-17", "PixelCNNPlusPlus", dict(_MIX, **_PCPP), PCPP_TRAIN),
+    V("digits-17", "PixelRNN", dict(_MIX, **ROW_LSTM), RNN_TRAIN, variant="PixelRNN-row_lstm"),
+    V("digits-17", "PixelRNN", dict(_MIX, **DIAGONAL_BILSTM), RNN_TRAIN, variant="PixelRNN-diagonal_bilstm"),
+    V("digits-superres", "GatedPixelCNN", dict(_MIX, **GATED), dict(GATED_TRAIN, condition_scale=16.0),
       variant="GatedPixelCNN-superres"),
     # WaveNet on the 64 pixels in raster order (issue 8); receptive field 128 >= 64; "coords" appends each
     # pixel's (row, column) as a local condition (the "WaveNet on MNIST" experiment)
@@ -157,6 +157,20 @@ def _split(data, split, spec, scale):
     return x, None
 
 
+def optimizer_and_callbacks(train_kwargs):
+    """AdamW of a variant's training and the callbacks that go before all others: with `ema` (Polyak
+    averaging, as PixelCNN++ trains) the averaged weights are swapped in at every epoch's end, so
+    validation, EarlyStopping and any later callback see (and keep) them."""
+    ema = train_kwargs.get("ema")
+    optimizer = keras.optimizers.AdamW(
+        learning_rate=train_kwargs.get("lr", 1e-3), weight_decay=train_kwargs.get("weight_decay", 0.0),
+        use_ema=bool(ema), ema_momentum=ema or 0.99,
+    )
+    if not train_kwargs.get("decay_biases", False):
+        optimizer.exclude_from_weight_decay(var_names=["bias"])  # decay weights, not biases
+    return optimizer, ([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if ema else [])
+
+
 def run(spec, max_epochs, patience, seed=0, evaluate_test=True, callbacks=()):
     """Train one variant with one seed; return its record (no test NLL when `evaluate_test=False`)."""
     protocol, model_name, model_kwargs, train_kwargs = (
@@ -175,13 +189,7 @@ def run(spec, max_epochs, patience, seed=0, evaluate_test=True, callbacks=()):
     elif data.is_conditional:
         kwargs["condition_shape"] = data.condition_shape
     model = getattr(keras_ar.models, model_name)(**kwargs)
-    ema = train_kwargs.get("ema")  # Polyak averaging (PixelCNN++): validate and keep the averaged weights
-    optimizer = keras.optimizers.AdamW(
-        learning_rate=train_kwargs.get("lr", 1e-3), weight_decay=train_kwargs.get("weight_decay", 0.0),
-        use_ema=bool(ema), ema_momentum=ema or 0.99,
-    )
-    if not train_kwargs.get("decay_biases", False):
-        optimizer.exclude_from_weight_decay(var_names=["bias"])  # decay weights, not biases
+    optimizer, swap = optimizer_and_callbacks(train_kwargs)
     model.compile(optimizer=optimizer)
     bs = train_kwargs.get("batch_size", 64)
     scale = train_kwargs.get("condition_scale", 1.0)
@@ -190,8 +198,6 @@ def run(spec, max_epochs, patience, seed=0, evaluate_test=True, callbacks=()):
     max_epochs = min(max_epochs, train_kwargs.get("max_epochs", max_epochs))
     patience = train_kwargs.get("patience", patience)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    # with EMA the swap comes first: validation and the weights EarlyStopping keeps are the averaged ones
-    swap = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if ema else []
     t0 = time.perf_counter()
     history = model.fit(train, validation_data=val, epochs=max_epochs, callbacks=[*swap, stop, *callbacks],
                         verbose=0)
