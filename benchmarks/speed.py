@@ -126,7 +126,7 @@ def image_model(variant, protocol, epochs, target=None, patience=10):
     model.fit(digits_dataset(data, "train", batch_size=batch_size),
               validation_data=digits_dataset(data, "validation"), epochs=epochs, callbacks=callbacks, verbose=0)
     n_train = len(data.train)
-    out = {"model": cls, "config": dict(**config, **head, batch_size=batch_size, **train),
+    out = {"model": cls, "config": {**config, **head, **train, "batch_size": batch_size},
            "params": int(model.count_params()),
            "train_images_per_s_median": float(np.median([n_train / t for t in timer.times[1:]]))}
     if target is not None:
