@@ -374,7 +374,7 @@ def save(record):
         summary.sort(key=lambda s: _order(s["protocol"], s["variant"]))
         return {"summary": summary, "records": records}
 
-    with locked(README):
+    with locked(os.path.join(os.path.dirname(RESULTS), "README.md")):  # README.md.lock beside the results
         data = update(RESULTS, merge, lambda: {"records": []})
         write_readme_table(data["summary"], data["records"])
 

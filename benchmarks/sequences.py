@@ -306,7 +306,7 @@ def main():
                 results["machine"] = machine()
                 return results
 
-            with locked(README):
+            with locked(os.path.join(os.path.dirname(RESULTS), "README.md")):  # README.md.lock beside the results
                 write_readme_table(update(RESULTS, merge, fresh))
 
 if __name__ == "__main__":
