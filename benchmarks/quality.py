@@ -74,7 +74,8 @@ def _coords(shape):
 # conditional ones reuse the digits-binary choice with PixelCNN's digits-17 head. On this shared 2-core
 # machine runs are capped at 40 epochs with patience 8.
 _CAP = dict(max_epochs=40, patience=8)
-# GATED, ROW_LSTM, DIAGONAL_BILSTM and PCPP_TRAIN are public: speed.py and sampling.py time these configs
+# the model configs (GATED, ROW_LSTM, DIAGONAL_BILSTM) and their trainings (GATED_TRAIN, RNN_TRAIN,
+# PCPP_TRAIN) are public: speed.py and sampling.py time these configs
 GATED = dict(filters=48, num_blocks=3, first_kernel_size=15, dropout=0.5, position_bias=True)
 GATED_TRAIN = dict(lr=2e-3, weight_decay=0.1, decay_biases=True, batch_size=32, **_CAP)
 _MIX = dict(distribution="logistic_mixture", num_components=5)
