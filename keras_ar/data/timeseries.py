@@ -93,6 +93,52 @@ def load_timeseries(name):
     )
 
 
+def difference_timeseries(data):
+    """The scaled first differences of a standardised series: a change of variables for models
+    that extrapolate poorly (co2's test values lie above every train value).
+
+    `d_t = (x_t - x_{t-1}) / s` for every `t >= 1`, with `s` the (population) standard deviation of
+    the train part's differences. The differences keep their time index: the train split loses its
+    first value, validation and test keep every value, so `d_t` of a test week is scored given the
+    differences before it exactly as `x_t` is given the values before it. Given `x_{t-1}`, the map
+    from `x_t` to `d_t` has Jacobian `1 / s`, so a model's NLL of `d_t` plus `log(s)`
+    (`info["nll_offset"]`) is its NLL of `x_t` in the original protocol's nats per value.
+
+    Args:
+        data: a `SequenceData` from `load_timeseries` (or a series name).
+
+    Returns:
+        A `SequenceData` of float32 differences; `info` adds `scale` (`s`), `nll_offset`
+        (`log(s)`) and `differenced: True`.
+
+    Example:
+
+    >>> diffs = difference_timeseries("co2")
+    >>> len(diffs.train), len(diffs.validation), len(diffs.test)
+    (1597, 229, 457)
+    >>> round(diffs.info["nll_offset"], 3), round(float(diffs.train.std()), 4)
+    (-3.127, 1.0)
+    """
+    data = load_timeseries(data) if isinstance(data, str) else data
+    if data.info.get("differenced"):
+        raise ValueError("`data` is already differenced; pass the series from `load_timeseries`.")
+    x = _full(data).astype(np.float64)
+    d = np.diff(x)
+    n_train, n_validation = len(data.train), len(data.validation)
+    scale = float(d[: n_train - 1].std())
+    if not scale > 0:
+        raise ValueError(f"The train part of {data.name!r} is constant: its differences cannot be scaled.")
+    d = (d / scale).astype(np.float32)
+    return SequenceData(
+        name=data.name,
+        train=d[: n_train - 1],
+        validation=d[n_train - 1 : n_train - 1 + n_validation],
+        test=d[n_train - 1 + n_validation :],
+        metric=data.metric,
+        info={**data.info, "scale": scale, "nll_offset": math.log(scale), "differenced": True},
+    )
+
+
 def _full(data):
     return np.concatenate([data.train, data.validation, data.test])
 
@@ -161,7 +207,9 @@ def autoreg_baseline(name_or_data, max_order=None):
     of the lowest validation NLL is kept (train fit unchanged) and scored on the test values.
 
     Args:
-        name_or_data: `"co2"`, `"sunspots"` or a `SequenceData` from `load_timeseries`.
+        name_or_data: `"co2"`, `"sunspots"` or a `SequenceData` from `load_timeseries` or
+            `difference_timeseries` (an AR model of the differences, an ARIMA(p, 1, 0); its NLL is
+            given in nats per standardised value, as every model's).
         max_order: int, the largest order tried; None means `min(60, len(train) // 10)` (60
             fits for co2: about half a minute).
 
@@ -189,10 +237,12 @@ def autoreg_baseline(name_or_data, max_order=None):
         result = AutoReg(train, lags=order, trend="c").fit()
         fits[order] = (np.asarray(result.params), float(result.sigma2))
         validation_nlls[order] = _ar_nll(*fits[order], series, order, n_train, n_train + n_validation)
+    offset = data.info.get("nll_offset", 0.0)  # differenced data: back to nats per standardised value
+    validation_nlls = {order: nll + offset for order, nll in validation_nlls.items()}
     order = min(validation_nlls, key=validation_nlls.get)
     return {
         "order": order,
         "validation_nll": validation_nlls[order],
-        "test_nll": _ar_nll(*fits[order], series, order, n_train + n_validation, len(series)),
+        "test_nll": _ar_nll(*fits[order], series, order, n_train + n_validation, len(series)) + offset,
         "validation_nlls": validation_nlls,
     }
