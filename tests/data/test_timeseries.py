@@ -6,6 +6,7 @@ import statsmodels.api as sm
 
 from keras_ar.data import (
     autoreg_baseline,
+    difference_timeseries,
     load_timeseries,
     timeseries_dataset,
     timeseries_scoring_windows,
@@ -72,3 +73,28 @@ def test_timeseries_dataset():
     batches = list(timeseries_dataset("sunspots", "validation", length=8, batch_size=10))
     assert [tuple(b.shape) for b in batches] == [(10, 8), (10, 8), (4, 8)]
     assert batches[0].dtype.name == "float32"
+
+
+def test_difference_timeseries_is_a_change_of_variables():
+    data = load_timeseries("sunspots")
+    diffs = difference_timeseries(data)
+    assert (len(diffs.train), len(diffs.validation), len(diffs.test)) == (215, 31, 62)
+    x = np.concatenate([data.train, data.validation, data.test]).astype(np.float64)
+    d = np.concatenate([diffs.train, diffs.validation, diffs.test]).astype(np.float64)
+    s = diffs.info["scale"]
+    assert s == pytest.approx(np.diff(x[:216]).std()) and diffs.info["nll_offset"] == pytest.approx(math.log(s))
+    assert diffs.train.std() == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(x[0] + np.cumsum(d * s), x[1:], atol=1e-4)  # the levels come back
+    # d_t keeps x_t's time index: test value k is the difference into the series' test value k
+    np.testing.assert_allclose(diffs.test * s, x[247:] - x[246:-1], atol=1e-5)
+    # a Gaussian density of d_t, moved back to x_t by the offset, is the density of x_t itself
+    mu, sigma = 0.3, 0.7
+    log_p_d = -0.5 * math.log(2 * math.pi * sigma**2) - (d[-62:] - mu) ** 2 / (2 * sigma**2)
+    mean_x, sd_x = x[246:-1] + s * mu, s * sigma
+    log_p_x = -0.5 * math.log(2 * math.pi * sd_x**2) - (x[247:] - mean_x) ** 2 / (2 * sd_x**2)
+    np.testing.assert_allclose(-log_p_d + diffs.info["nll_offset"], -log_p_x, rtol=1e-5, atol=1e-6)
+    # the AR anchor on the differences reports nats per standardised value too
+    result = autoreg_baseline(diffs, max_order=3)
+    assert result["validation_nll"] == min(result["validation_nlls"].values())
+    with pytest.raises(ValueError, match="already differenced"):
+        difference_timeseries(diffs)
