@@ -55,6 +55,10 @@ class AutoregressiveModel(keras.Model):
         num_classes: int. If set, the model is conditioned on integer class labels.
         condition_shape: tuple of ints. If set, the model is conditioned on float vectors
             of this shape. At most one of `num_classes` and `condition_shape`.
+        condition_scale: float > 0 or None. With `condition_shape`: conditions are divided
+            by it inside the model (so a saved or exported model takes the raw values), e.g.
+            255.0 for uint8 condition images. `fit` warns when condition images reach values
+            above 10 and it is unset.
         **kwargs: passed to `keras.Model` (e.g. `name`).
 
     Call arguments:
@@ -78,6 +82,7 @@ class AutoregressiveModel(keras.Model):
         num_components=None,
         num_classes=None,
         condition_shape=None,
+        condition_scale=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -106,6 +111,23 @@ class AutoregressiveModel(keras.Model):
             raise ValueError(
                 f"`condition_shape` must be a non-empty tuple of positive ints. Received: condition_shape={condition_shape!r}"
             )
+        if condition_scale is not None:
+            if condition_shape is None:
+                raise ValueError(
+                    "`condition_scale` divides condition vectors or images: pass it with `condition_shape` "
+                    f"(class labels are not scaled). Received: condition_scale={condition_scale!r}, "
+                    f"num_classes={num_classes}, condition_shape=None"
+                )
+            if (
+                isinstance(condition_scale, bool)
+                or not isinstance(condition_scale, numbers.Real)
+                or not math.isfinite(condition_scale)
+                or condition_scale <= 0
+            ):
+                raise ValueError(
+                    "`condition_scale` must be a finite number > 0, e.g. 255.0 for uint8 condition images. "
+                    f"Received: condition_scale={condition_scale!r}"
+                )
         if isinstance(distribution, dict):
             distribution = keras.saving.deserialize_keras_object(distribution)
         color_channels = event_shape[-1] if len(event_shape) == 3 else 1
@@ -121,6 +143,7 @@ class AutoregressiveModel(keras.Model):
         self.num_components = num_components
         self.num_classes = None if num_classes is None else int(num_classes)
         self.condition_shape = None if condition_shape is None else tuple(int(d) for d in condition_shape)
+        self.condition_scale = None if condition_scale is None else float(condition_scale)
 
         self.group_shape = event_shape if self.head.event_size == 1 else event_shape[:-1]
         self.num_dims = int(np.prod(event_shape))
@@ -233,7 +256,7 @@ class AutoregressiveModel(keras.Model):
         if _is_dataset(x) or isinstance(x, types.GeneratorType):
             kwargs.setdefault("shuffle", False)  # a dataset or generator shuffles itself; Keras would only warn
         batch_size = kwargs.get("batch_size")
-        x, y = self._prepare_data(x, y, "x", kwargs)
+        x, y = self._prepare_data(x, y, "x", kwargs, warn_condition=True)
         if validation_data is not None:
             data = self._prepare_data(validation_data, None, "validation_data", {"batch_size": batch_size})[0]
             validation_data = data if _is_streamed(data) else (data,)  # a 1-tuple: Keras sees no `y`
@@ -272,6 +295,7 @@ class AutoregressiveModel(keras.Model):
                 "num_components": self.num_components,
                 "num_classes": self.num_classes,
                 "condition_shape": self.condition_shape,
+                "condition_scale": self.condition_scale,
             }
         )
         return config
@@ -691,7 +715,26 @@ class AutoregressiveModel(keras.Model):
             return None
         if self.num_classes is not None:
             return ops.one_hot(ops.cast(ops.reshape(condition, (-1,)), "int32"), self.num_classes)
-        return ops.reshape(ops.cast(condition, "float32"), (-1, self.condition_size))
+        return self._scaled_condition(ops.reshape(ops.cast(condition, "float32"), (-1, self.condition_size)))
+
+    def _scaled_condition(self, vector):
+        """A float32 condition divided by `condition_scale` (when set)."""
+        return vector if self.condition_scale is None else vector / self.condition_scale
+
+    def _warn_unscaled_condition(self, condition):
+        """Warn when a condition IMAGE holds raw pixel levels (above 10) and `condition_scale` is unset:
+        a network fed values up to 255 trains badly, and nothing else would say why."""
+        if condition is None or self.condition_scale is not None or len(self.condition_shape or ()) != 3:
+            return
+        values = concrete(condition)
+        if values is not None and values.size and values.dtype.kind in "biuf" and np.nanmax(np.abs(values)) > 10:
+            peak = np.nanmax(np.abs(values))
+            warnings.warn(
+                f"The condition images reach {peak:g}: {type(self).__name__} feeds them to its layers as they "
+                f"are, and raw pixel levels train badly. Pass `condition_scale={255.0 if peak > 16 else 16.0}` "
+                "(the largest level) to the constructor, or scale the condition images to about [0, 1] yourself.",
+                stacklevel=4,
+            )
 
     def _checked(self, x, condition, name="x", where=""):
         """Unpack and check `x` and `condition` at the door; tensors ready for `self(...)`."""
@@ -755,7 +798,7 @@ class AutoregressiveModel(keras.Model):
         values = np.where(mask, known, 0).astype("float32")
         return ops.convert_to_tensor(values), ops.convert_to_tensor(mask.astype("float32"))
 
-    def _prepare_data(self, x, y, name, kwargs):
+    def _prepare_data(self, x, y, name, kwargs, warn_condition=False):
         """Check data for fit/evaluate/predict and pack conditions so Keras passes them to `call`.
 
         Arrays are checked whole. Streams are checked on every batch: a `tf.data` dataset
@@ -764,7 +807,9 @@ class AutoregressiveModel(keras.Model):
         here, so an empty stream or a wrong shape or dtype fails before training starts.
         Every element is packed as a 1-tuple `(x,)` or `((x, condition),)`, so Keras sees no `y`.
         `kwargs` are the Keras keyword arguments: `batch_size` batches an unbatched dataset.
+        `warn_condition` (training data): warn about raw condition images (`_warn_unscaled_condition`).
         """
+        warn = self._warn_unscaled_condition if warn_condition else (lambda condition: None)
         checker = BatchChecker(self.head, self.event_shape, self.num_classes, self.condition_shape)
         if _is_dataset(x) or isinstance(x, (types.GeneratorType, keras.utils.PyDataset)):
             if y is not None:
@@ -779,6 +824,7 @@ class AutoregressiveModel(keras.Model):
                 raise ValueError(f"`{name}` is an empty dataset: it yields no batch.")
             fx, fc = self._unpack(_as_tuple_or_dict(first), None)
             self._checked(fx, fc, name=name, where=batch_where(name, 0))
+            warn(fc)
             check = tf_batch_check(self.head, self.event_shape, self.num_classes, self.condition_shape, name)
             return x.enumerate().map(lambda index, element: _pack_element(check(index, element))), None
         if isinstance(x, types.GeneratorType):
@@ -786,11 +832,13 @@ class AutoregressiveModel(keras.Model):
             if first is _EMPTY:
                 raise ValueError(f"`{name}` is an empty generator: it yields no batch.")
             checker(first, batch_where(name, 0), marked=False)
+            warn(self._unpack(_as_tuple_or_dict(first), None)[1])
             return _checked_generator(itertools.chain([first], x), checker, name), None
         if isinstance(x, keras.utils.PyDataset):
             if _num_batches(x) == 0:
                 raise ValueError(f"`{name}` is an empty PyDataset: it holds no batch.")
             checker(x[0], f" in `{name}[0]`", marked=False)
+            warn(self._unpack(_as_tuple_or_dict(x[0]), None)[1])
             return _CheckedPyDataset(x, checker, name), None
         if x is None:
             raise ValueError(f"`{name}` must be given. Received: {name}=None")
@@ -800,6 +848,7 @@ class AutoregressiveModel(keras.Model):
         if len(fx) == 0:
             raise ValueError(f"`{name}` is empty: it holds no example. Received: shape={np.shape(fx)}")
         self._checked(fx, fc, name=name)
+        warn(fc)
         return ((fx, fc) if fc is not None else fx), None
 
     def _batched(self, ds, name, kwargs):

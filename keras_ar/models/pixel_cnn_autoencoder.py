@@ -104,7 +104,7 @@ class PixelCNNAutoEncoder(AutoregressiveModel):
         position_bias=True,
         **kwargs,
     ):
-        for name in ("num_classes", "condition_shape"):
+        for name in ("num_classes", "condition_shape", "condition_scale"):
             value = kwargs.pop(name, None)
             if value is not None:
                 raise ValueError(
@@ -244,7 +244,7 @@ class PixelCNNAutoEncoder(AutoregressiveModel):
 
     def get_config(self):
         config = super().get_config()
-        for name in ("num_classes", "condition_shape"):
+        for name in ("num_classes", "condition_shape", "condition_scale"):
             config.pop(name)
         config.update(
             {

@@ -236,7 +236,7 @@ class WaveNet(SequenceModel):
                 f"({n}, >= {frames}, {features}): {self.hop} samples per frame. Received: condition.shape={shape}"
             )
         check_condition(c, None, c.shape[1:], n)  # finite numbers
-        return ops.reshape(ops.convert_to_tensor(c, "float32"), (n, -1))
+        return self._scaled_condition(ops.reshape(ops.convert_to_tensor(c, "float32"), (n, -1)))
 
     def _stream_condition_keys(self):
         return ("features", "feature_start") if self.hop is not None else ()

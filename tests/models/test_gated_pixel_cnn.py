@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import keras
 from keras import ops
 
 from keras_ar.models.gated_pixel_cnn import GatedPixelCNN
@@ -170,14 +171,44 @@ def test_fit_round_trip_and_tfp(tmp_path):
     grey = x.mean(axis=-1, keepdims=True).astype("float32")
     model = GatedPixelCNN(
         input_shape=(2, 2, 3), distribution="categorical", num_levels=3, num_components=None,
-        condition_shape=(2, 2, 1), filters=6, num_blocks=2, kernel_size=5, first_kernel_size=3, skip_filters=9,
-        output_hidden_units=3, dropout=0.1, position_bias=True, name="gated",
+        condition_shape=(2, 2, 1), condition_scale=2.0, filters=6, num_blocks=2, kernel_size=5, first_kernel_size=3,
+        skip_filters=9, output_hidden_units=3, dropout=0.1, position_bias=True, name="gated",
     )
     helpers.assert_fits(model, x, condition=grey, epochs=2)  # one batch of 16: two steps
     clone = helpers.assert_config_round_trip(model)
-    assert (clone.name, clone.skip_filters, clone.kernel_size, clone.condition_shape) == ("gated", 9, 5, (2, 2, 1))
+    assert (clone.name, clone.skip_filters, clone.kernel_size, clone.condition_shape, clone.condition_scale) == (
+        "gated", 9, 5, (2, 2, 1), 2.0
+    )
     helpers.assert_keras_round_trip(model, x[:2], tmp_path, condition=grey[:2])
     helpers.assert_tfp_matches(model, x[:2], condition=grey[:2])
+
+
+def test_condition_scale_divides_condition_images_and_fit_warns_without_it(recwarn):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 17, size=(8, 4, 4, 1))
+    low = rng.integers(0, 17, size=(8, 2, 2, 1)).astype("float32")  # raw levels 0..16, as digits-superres
+    scaled = GatedPixelCNN(input_shape=(4, 4, 1), distribution="categorical", num_levels=17,
+                           condition_shape=(2, 2, 1), condition_scale=16, **SMALL)
+    helpers.randomize_weights(scaled)
+    plain = GatedPixelCNN.from_config({**scaled.get_config(), "condition_scale": None})
+    plain.build()
+    plain.set_weights(scaled.get_weights())
+    np.testing.assert_allclose(helpers.to_np(scaled.log_prob(x, low)), helpers.to_np(plain.log_prob(x, low / 16)),
+                               rtol=1e-5, atol=1e-5)
+    # sampling scales the condition too: the same draws for the same seed
+    np.testing.assert_array_equal(helpers.to_np(scaled.sample(2, condition=low[:2], seed=3)),
+                                  helpers.to_np(plain.sample(2, condition=low[:2] / 16, seed=3)))
+    scaled.fit((x, low), epochs=1, batch_size=8, verbose=0)
+    assert not [w for w in recwarn if "condition_scale" in str(w.message)]
+    with pytest.warns(UserWarning, match=r"reach 16: .*Pass `condition_scale=16.0`"):
+        plain.fit((x, low), epochs=1, batch_size=8, verbose=0)
+    with pytest.warns(UserWarning, match=r"reach 255: .*Pass `condition_scale=255.0`"):  # uint8 images
+        plain._warn_unscaled_condition((low * 255 / 16).astype("uint8"))
+    for bad in (0, -1.0, float("inf"), True, "255"):
+        with pytest.raises(ValueError, match="finite number > 0"):
+            GatedPixelCNN(input_shape=(4, 4, 1), condition_shape=(2, 2, 1), condition_scale=bad, **SMALL)
+    with pytest.raises(ValueError, match="pass it with `condition_shape`"):
+        GatedPixelCNN(input_shape=(4, 4, 1), num_classes=3, condition_scale=255.0, **SMALL)
 
 
 def test_class_conditional_round_trip_and_tfp(tmp_path):
