@@ -7,7 +7,10 @@
     keras-ar export m.keras --output saved_models/digits       # prints saved_models/digits/<version>
 
 `--data` is a benchmark protocol (`digits-binary`, `digits-17`, `digits-dequantized`,
-`breast-cancer`: their own train / validation / test splits), a `.npy` file of examples
+`breast-cancer`, `patches-rgb`: their own train / validation / test splits and class labels;
+`digits-superres`, `patches-colorize`: with a condition image per example, which `train`
+passes to the model, with `condition_scale` set to the protocol's largest level; `train
+--class-conditional` trains on a protocol's labels), a `.npy` file of examples
 `[N, ...]`, a folder of PNG / JPEG images (grey or RGB, all the same size) or `tfds:<name>`
 (TensorFlow Datasets; needs the network unless the data set is already downloaded).
 Integer data are levels (uint8: 256 levels, 0/1 or bool: 2, other integers: max + 1; or
@@ -46,12 +49,22 @@ class Data:
         splits: dict of split name (`"train"`, `"validation"`, `"test"` or `"all"`) -> array.
         num_levels: int or None, the levels of discrete data (None for real values).
         protocol: bool, whether the data is a BENCHMARKS protocol (fixed splits).
+        labels: dict of split name -> int class labels, or None (protocols have them).
+        num_classes: int or None, the number of label classes.
+        conditions: dict of split name -> condition images, or None (conditional protocols).
+        condition_shape: tuple or None, the shape of one condition.
+        condition_scale: float or None, the largest level of the condition images.
     """
 
     name: str
     splits: dict
     num_levels: object = None
     protocol: bool = False
+    labels: object = None
+    num_classes: object = None
+    conditions: object = None
+    condition_shape: object = None
+    condition_scale: object = None
 
     @property
     def event_shape(self):
@@ -66,6 +79,18 @@ class Data:
         if name not in self.splits:
             raise CliError(f"--data {self.name} has no {name!r} split; it has: {', '.join(self.splits)}")
         return self.splits[name]
+
+    def side(self, kind, name=None):
+        """The labels (`kind="labels"`) or condition images (`"conditions"`) of split `name`
+        (as `split`), or None when the data has none."""
+        table = getattr(self, kind)
+        if table is None:
+            return None
+        if name is None:
+            name = "test" if "test" in table else "all"
+        if name == "all" and "all" not in table:
+            return np.concatenate([table[k] for k in ("train", "validation", "test") if k in table])
+        return table.get(name)
 
     def train_validation(self, validation_split=None):
         """(train, validation or None): the data's own splits, or the last `validation_split` of it."""
@@ -211,8 +236,15 @@ def load_data(spec, num_levels=None):
         if num_levels is not None:
             raise CliError(f"--num-levels does not apply to the protocol {spec}: it fixes its own levels")
         p = load_protocol(spec)
-        splits = {"train": p.train, "validation": p.validation, "test": p.test}
-        return Data(spec, splits, p.num_levels, protocol=True)
+        names = ("train", "validation", "test")
+        splits = {k: getattr(p, k) for k in names}
+        labels = {k: getattr(p, f"{k}_labels") for k in names}
+        conditions = {k: getattr(p, f"{k}_condition") for k in names} if p.is_conditional else None
+        return Data(
+            spec, splits, p.num_levels, protocol=True, labels=labels, num_classes=p.num_classes,
+            conditions=conditions, condition_shape=p.condition_shape,
+            condition_scale=float(p.num_levels - 1) if p.is_conditional else None,
+        )
     if spec.startswith("tfds:"):
         splits = _load_tfds(spec[len("tfds:") :])
     elif os.path.isdir(spec):
@@ -391,7 +423,34 @@ def _parse_condition(text):
 def _default_condition(model, condition, n):
     if condition is None and model.num_classes:
         return np.arange(n) % model.num_classes  # cycle through the classes
+    if condition is None and model.condition_shape:
+        raise CliError(
+            f"this model is conditioned on inputs of shape {model.condition_shape}: pass --condition FILE.npy "
+            f"holding one {model.condition_shape} condition or {n} of them"
+        )
     return condition
+
+
+def _data_condition(model, data, split, count=None):
+    """What a conditional model needs from `--data` for `split`: its labels or condition images."""
+    if model.num_classes:
+        kind, what = "labels", f"class labels (num_classes={model.num_classes})"
+    elif model.condition_shape:
+        kind, what = "conditions", f"condition inputs of shape {model.condition_shape}"
+    else:
+        return None
+    values = data.side(kind, split)
+    if values is None:
+        raise CliError(
+            f"this model is conditioned on {what}, and --data {data.name} has none: use the protocol it was trained "
+            "on, or pass --condition"
+        )
+    if kind == "conditions" and tuple(values.shape[1:]) != tuple(model.condition_shape):
+        raise CliError(
+            f"--data {data.name} gives conditions of shape {tuple(values.shape[1:])}; the model takes "
+            f"{tuple(model.condition_shape)}"
+        )
+    return values if count is None else values[:count]
 
 
 def _make_mask(spec, event_shape, n):
@@ -437,25 +496,44 @@ def cmd_train(args):
     data = load_data(args.data, args.num_levels)
     train, validation = data.train_validation(args.validation_split)
     config = infer_config(config, data)
+    kind = None
+    if args.class_conditional:
+        if data.labels is None:
+            raise CliError(
+                f"--class-conditional trains on a protocol's class labels; --data {data.name} has none "
+                "(a .npy file, image folder or TFDS data set carries no labels here)"
+            )
+        if data.conditions is not None:
+            raise CliError(f"--data {data.name} conditions on images; --class-conditional does not apply")
+        kind = "labels"
+        config.setdefault("num_classes", data.num_classes)
+    elif data.conditions is not None:
+        kind = "conditions"
+        config.setdefault("condition_shape", list(data.condition_shape))
+        config.setdefault("condition_scale", data.condition_scale)
+    train_c, validation_c = (None, None) if kind is None else (data.side(kind, "train"), data.side(kind, "validation"))
     keras.utils.set_random_seed(args.seed)
     try:
         model = cls(**config)
     except TypeError as e:
         raise CliError(f"bad config for {cls.__name__}: {_one_line(e)}") from None
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
+    conditioned = {None: "", "labels": ", conditioned on the class labels",
+                   "conditions": f", conditioned on condition images {data.condition_shape}"}[kind]
     print(
         f"{cls.__name__} ({model.count_params():,} parameters, backend {keras.backend.backend()}) on "
         f"{data.name}: {len(train)} training examples, "
         f"{'no' if validation is None else len(validation)} validation examples, "
         f"event shape {data.event_shape}, "
-        f"{'real values' if data.num_levels is None else f'{data.num_levels} levels'}; "
+        f"{'real values' if data.num_levels is None else f'{data.num_levels} levels'}"
+        f"{conditioned}; "
         f"config {json.dumps(config, sort_keys=True)}",
         flush=True,
     )
     callbacks = []
     validation_ds = None
     if validation is not None:
-        validation_ds = make_dataset(validation, batch_size=max(args.batch_size, 256))
+        validation_ds = make_dataset(validation, validation_c, batch_size=max(args.batch_size, 256))
         callbacks.append(
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True)
         )
@@ -463,6 +541,7 @@ def cmd_train(args):
         callbacks.append(
             SampleGrid(
                 every_n_epochs=args.sample_every,
+                condition=None if kind != "conditions" else (train_c if validation_c is None else validation_c)[:16],
                 directory=args.samples_dir or os.path.join(args.log_dir, "samples"),
                 seed=args.seed,
                 log_dir=args.log_dir,
@@ -470,7 +549,7 @@ def cmd_train(args):
         )
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
     history = model.fit(
-        make_dataset(train, batch_size=args.batch_size, shuffle=True, seed=args.seed),
+        make_dataset(train, train_c, batch_size=args.batch_size, shuffle=True, seed=args.seed),
         validation_data=validation_ds,
         epochs=args.epochs,
         callbacks=callbacks,
@@ -495,7 +574,8 @@ def cmd_evaluate(args):
     data = load_data(args.data, args.num_levels)
     x = data.split(args.split)
     split = args.split or ("test" if "test" in data.splits else "all")
-    results = model.evaluate(make_dataset(x, batch_size=args.batch_size), verbose=0, return_dict=True)
+    condition = _data_condition(model, data, split)
+    results = model.evaluate(make_dataset(x, condition, batch_size=args.batch_size), verbose=0, return_dict=True)
     loss, bpd = float(results["loss"]), float(results["bits_per_dim"])
     print(f"loss: {loss:.4f} nats/example, bits/dim: {bpd:.4f} ({len(x)} examples, {data.name} {split})")
     return 0
@@ -542,7 +622,10 @@ def cmd_complete(args):
         )
     n = len(originals)
     mask = _make_mask(args.mask, model.event_shape, n)
-    condition = _default_condition(model, _parse_condition(args.condition), n)
+    condition = _parse_condition(args.condition)
+    if condition is None:  # the originals' own labels or condition images
+        condition = _data_condition(model, data, args.split, n)
+    condition = _default_condition(model, condition, n)
     completions = keras.ops.convert_to_numpy(
         model.sample(
             n, condition=condition, seed=args.seed, temperature=args.temperature, known=originals, known_mask=mask
@@ -624,6 +707,9 @@ def build_parser():
     p.add_argument("--patience", type=_positive_int, default=10, help="early-stopping patience (default 10)")
     p.add_argument("--learning-rate", type=_positive_float, default=1e-3, help="Adam's (default 1e-3)")
     p.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed (default 0)")
+    p.add_argument(
+        "--class-conditional", action="store_true", help="condition on the protocol's class labels (num_classes)"
+    )
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), help="Keras verbosity (default 1 on a terminal, else 2)")
     p.add_argument("--samples-dir", help="write a sample grid PNG here every --sample-every epochs")
     p.add_argument("--sample-every", type=_positive_int, default=1, help="(default 1)")

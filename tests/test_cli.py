@@ -109,6 +109,47 @@ def test_export_prints_the_version_path(capsys, trained, tmp_path):
     assert os.path.isfile(os.path.join(path, "saved_model.pb"))
 
 
+def test_conditional_protocols_pass_their_conditions(capsys, tmp_path):
+    """digits-superres: train, evaluate and complete give the model each example's 4x4 condition,
+    scaled by the protocol's largest level (16); sampling without --condition names the fix."""
+    path = tmp_path / "superres.keras"
+    code, out, _ = run(capsys, "train", "--model", "GatedPixelCNN", "--data", "digits-superres", "--set", "filters=6",
+                       "--set", "num_blocks=1", "--set", "first_kernel_size=3", "--epochs", "1", "--verbose", "0",
+                       "--output", path)
+    assert code == 0 and "conditioned on condition images (4, 4, 1)" in out
+    model = keras.saving.load_model(path)
+    assert (model.condition_shape, model.condition_scale) == ((4, 4, 1), 16.0)
+    data = load_protocol("digits-superres")
+    code, out, _ = run(capsys, "evaluate", path, "--data", "digits-superres", "--split", "validation")
+    assert code == 0
+    expected = -np.mean(keras.ops.convert_to_numpy(model.log_prob(data.validation, data.validation_condition)))
+    assert float(out.split("loss: ")[1].split()[0]) == pytest.approx(expected, abs=1e-3)
+    code, _, _ = run(capsys, "complete", path, "--data", "digits-superres", "-n", 3, "--output", tmp_path / "c.npy")
+    assert code == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "c.npy")[:, :4], data.test[:3, :4])
+    assert_fails(capsys, "pass --condition FILE.npy", "sample", path, "--output", tmp_path / "s.npy")
+    assert_fails(capsys, "digits-binary has none", "evaluate", path, "--data", "digits-binary")
+
+
+def test_class_conditional_training_on_a_protocol_s_labels(capsys, trained, tmp_path):
+    path = tmp_path / "class.keras"
+    code, out, _ = run(capsys, "train", "--model", "PixelCNN", "--data", "digits-binary", "--class-conditional",
+                       *TINY, "--epochs", "1", "--verbose", "0", "--output", path)
+    assert code == 0 and "conditioned on the class labels" in out
+    model = keras.saving.load_model(path)
+    assert model.num_classes == 10
+    data = load_protocol("digits-binary")
+    code, out, _ = run(capsys, "evaluate", path, "--data", "digits-binary")
+    assert code == 0
+    expected = -np.mean(keras.ops.convert_to_numpy(model.log_prob(data.test, data.test_labels)))
+    assert float(out.split("loss: ")[1].split()[0]) == pytest.approx(expected, abs=1e-3)
+    np.save(tmp_path / "x.npy", data.test[:20])
+    assert_fails(capsys, "has none", "train", "--model", "PixelCNN", "--data", tmp_path / "x.npy",
+                 "--class-conditional", *TINY, "--output", tmp_path / "m.keras")
+    assert_fails(capsys, "does not apply", "train", "--model", "GatedPixelCNN", "--data", "digits-superres",
+                 "--class-conditional", "--output", tmp_path / "m.keras")
+
+
 def test_train_on_npy_with_json_config_infers_levels(capsys, tmp_path):
     x = np.random.default_rng(0).integers(0, 4, (20, 4, 4, 1)).astype("int64")
     np.save(tmp_path / "x.npy", x)
