@@ -172,15 +172,16 @@ def conditional_uses(output, seed=0, num_images=8, num_samples=3):
     t0 = time.perf_counter()
     sr = load_protocol("digits-superres")
     model = GatedPixelCNN(input_shape=(8, 8, 1), distribution="categorical", num_levels=sr.num_levels,
-                          condition_shape=sr.condition_shape, filters=24, num_blocks=2, first_kernel_size=5)
-    _fit_quietly(model, sr.train, sr.train_condition / 16.0, epochs=4)
-    low, truth = sr.test_condition[:num_images] / 16.0, sr.test[:num_images]
+                          condition_shape=sr.condition_shape, condition_scale=16.0, filters=24, num_blocks=2,
+                          first_kernel_size=5)
+    _fit_quietly(model, sr.train, sr.train_condition, epochs=4)  # raw levels: the model divides by 16
+    low, truth = sr.test_condition[:num_images], sr.test[:num_images]
     samples = _np(model.sample(num_images * num_samples, condition=np.tile(low, (num_samples, 1, 1, 1)),
                                seed=seed, use_cache=False))
-    upsampled = low.repeat(2, axis=1).repeat(2, axis=2)
+    upsampled = low.repeat(2, axis=1).repeat(2, axis=2) / 16.0
     rows = [upsampled, samples.astype(np.float64) / 16.0, truth.astype(np.float64) / 16.0]
     save_png(image_grid(np.concatenate(rows), cols=num_images), os.path.join(output, "superres.png"))
-    score = _conditional_nll(model, sr.test, sr.test_condition / 16.0)
+    score = _conditional_nll(model, sr.test, sr.test_condition)
     print(f"super-resolution (digits-superres, 4x4 -> 8x8): {score:.3f} bits/dim on the test split, "
           f"{time.perf_counter() - t0:.0f} s; wrote {output}/superres.png (rows: 4x4 input, {num_samples} "
           "samples, truth)")
@@ -190,16 +191,16 @@ def conditional_uses(output, seed=0, num_images=8, num_samples=3):
     col = load_protocol("patches-colorize")
     train = rng.permutation(len(col.train))[:1536]
     model = GatedPixelCNN(input_shape=(8, 8, 3), distribution="logistic_mixture", num_levels=col.num_levels,
-                          num_components=3, condition_shape=col.condition_shape, filters=24, num_blocks=2,
-                          first_kernel_size=5)
-    _fit_quietly(model, col.train[train], col.train_condition[train] / 255.0, epochs=3)
+                          num_components=3, condition_shape=col.condition_shape, condition_scale=255.0, filters=24,
+                          num_blocks=2, first_kernel_size=5)
+    _fit_quietly(model, col.train[train], col.train_condition[train], epochs=3)  # uint8: the model divides by 255
     picks = rng.permutation(len(col.test))[:num_images]
-    grey, truth = col.test_condition[picks] / 255.0, col.test[picks]
+    grey, truth = col.test_condition[picks], col.test[picks]
     samples = _np(model.sample(num_images * num_samples, condition=np.tile(grey, (num_samples, 1, 1, 1)),
                                seed=seed, use_cache=False))
-    rows = [np.repeat(grey, 3, axis=-1), samples / 255.0, truth / 255.0]
+    rows = [np.repeat(grey, 3, axis=-1) / 255.0, samples / 255.0, truth / 255.0]
     save_png(image_grid(np.concatenate(rows), cols=num_images), os.path.join(output, "colorize.png"))
-    score = _conditional_nll(model, col.test[:512], col.test_condition[:512] / 255.0)
+    score = _conditional_nll(model, col.test[:512], col.test_condition[:512])
     print(f"colorization (patches-colorize, grey -> RGB): {score:.3f} bits/dim on 512 test patches, "
           f"{time.perf_counter() - t0:.0f} s; wrote {output}/colorize.png (rows: grey input, {num_samples} "
           "samples, truth)")
