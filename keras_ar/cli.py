@@ -431,8 +431,12 @@ def _default_condition(model, condition, n):
     return condition
 
 
-def _data_condition(model, data, split, count=None):
-    """What a conditional model needs from `--data` for `split`: its labels or condition images."""
+def _data_condition(model, data, split, count=None, hint="use the protocol it was trained on"):
+    """What a conditional model needs from `--data` for `split`: its labels or condition images
+    (None for a class-conditional model on data without labels when `count` is given: the
+    caller cycles the classes)."""
+    if model.num_classes and data.labels is None and count is not None:
+        return None
     if model.num_classes:
         kind, what = "labels", f"class labels (num_classes={model.num_classes})"
     elif model.condition_shape:
@@ -442,8 +446,7 @@ def _data_condition(model, data, split, count=None):
     values = data.side(kind, split)
     if values is None:
         raise CliError(
-            f"this model is conditioned on {what}, and --data {data.name} has none: use the protocol it was trained "
-            "on, or pass --condition"
+            f"this model is conditioned on {what}, and --data {data.name} has none: {hint}"
         )
     if kind == "conditions" and tuple(values.shape[1:]) != tuple(model.condition_shape):
         raise CliError(
@@ -538,10 +541,13 @@ def cmd_train(args):
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True)
         )
     if args.samples_dir is not None or args.log_dir is not None:
+        # a condition-image model draws its grid for the first 16 validation (else train) conditions
+        grid_c = None if kind != "conditions" else (train_c if validation_c is None else validation_c)[:16]
         callbacks.append(
             SampleGrid(
                 every_n_epochs=args.sample_every,
-                condition=None if kind != "conditions" else (train_c if validation_c is None else validation_c)[:16],
+                num_samples=16 if grid_c is None else len(grid_c),
+                condition=grid_c,
                 directory=args.samples_dir or os.path.join(args.log_dir, "samples"),
                 seed=args.seed,
                 log_dir=args.log_dir,
@@ -624,7 +630,8 @@ def cmd_complete(args):
     mask = _make_mask(args.mask, model.event_shape, n)
     condition = _parse_condition(args.condition)
     if condition is None:  # the originals' own labels or condition images
-        condition = _data_condition(model, data, args.split, n)
+        condition = _data_condition(model, data, args.split, n, hint="use the protocol it was trained on, or "
+                                    "pass --condition")
     condition = _default_condition(model, condition, n)
     completions = keras.ops.convert_to_numpy(
         model.sample(
@@ -686,7 +693,9 @@ def build_parser():
     sampling.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     sampling.add_argument("--temperature", type=_positive_float, default=1.0, help="(default 1.0)")
     sampling.add_argument(
-        "--condition", help="class label(s) or vector(s) as JSON, or a .npy file (class models: default cycles)"
+        "--condition",
+        help="class label(s) or vector(s) as JSON, or a .npy file (default: complete takes the data's own labels or "
+        "condition images; class models otherwise cycle through the classes)",
     )
     sampling.add_argument("--cols", type=_positive_int, help="images per row of a PNG grid")
 

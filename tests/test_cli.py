@@ -126,12 +126,18 @@ def test_conditional_protocols_pass_their_conditions(capsys, tmp_path):
     assert float(out.split("loss: ")[1].split()[0]) == pytest.approx(expected, abs=1e-3)
     code, _, _ = run(capsys, "complete", path, "--data", "digits-superres", "-n", 3, "--output", tmp_path / "c.npy")
     assert code == 0
-    np.testing.assert_array_equal(np.load(tmp_path / "c.npy")[:, :4], data.test[:3, :4])
+    completions = np.load(tmp_path / "c.npy")
+    np.testing.assert_array_equal(completions[:, :4], data.test[:3, :4])
+    mask = np.zeros((3, 8, 8, 1), bool)
+    mask[:, :4] = True  # the same draws as the model given each test digit's own condition image
+    expected = model.sample(3, condition=data.test_condition[:3], known=data.test[:3], known_mask=mask, seed=0)
+    np.testing.assert_array_equal(completions, keras.ops.convert_to_numpy(expected))
     assert_fails(capsys, "pass --condition FILE.npy", "sample", path, "--output", tmp_path / "s.npy")
-    assert_fails(capsys, "digits-binary has none", "evaluate", path, "--data", "digits-binary")
+    line = assert_fails(capsys, "digits-binary has none", "evaluate", path, "--data", "digits-binary")
+    assert "--condition" not in line  # evaluate has no such option
 
 
-def test_class_conditional_training_on_a_protocol_s_labels(capsys, trained, tmp_path):
+def test_class_conditional_training_on_a_protocol_s_labels(capsys, tmp_path):
     path = tmp_path / "class.keras"
     code, out, _ = run(capsys, "train", "--model", "PixelCNN", "--data", "digits-binary", "--class-conditional",
                        *TINY, "--epochs", "1", "--verbose", "0", "--output", path)
@@ -143,7 +149,15 @@ def test_class_conditional_training_on_a_protocol_s_labels(capsys, trained, tmp_
     assert code == 0
     expected = -np.mean(keras.ops.convert_to_numpy(model.log_prob(data.test, data.test_labels)))
     assert float(out.split("loss: ")[1].split()[0]) == pytest.approx(expected, abs=1e-3)
+    code, _, _ = run(capsys, "complete", path, "--data", "digits-binary", "-n", 2, "--output", tmp_path / "c.npy")
+    assert code == 0  # the originals' own labels
+    mask = np.zeros((2, 8, 8, 1), bool)
+    mask[:, :4] = True
+    expected = model.sample(2, condition=data.test_labels[:2], known=data.test[:2], known_mask=mask, seed=0)
+    np.testing.assert_array_equal(np.load(tmp_path / "c.npy"), keras.ops.convert_to_numpy(expected))
     np.save(tmp_path / "x.npy", data.test[:20])
+    code, _, _ = run(capsys, "complete", path, "--data", tmp_path / "x.npy", "-n", 2, "--output", tmp_path / "c.npy")
+    assert code == 0  # data without labels: the classes are cycled, as `sample` does
     assert_fails(capsys, "has none", "train", "--model", "PixelCNN", "--data", tmp_path / "x.npy",
                  "--class-conditional", *TINY, "--output", tmp_path / "m.keras")
     assert_fails(capsys, "does not apply", "train", "--model", "GatedPixelCNN", "--data", "digits-superres",

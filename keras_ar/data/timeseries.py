@@ -108,8 +108,10 @@ def difference_timeseries(data):
         data: a `SequenceData` from `load_timeseries` (or a series name).
 
     Returns:
-        A `SequenceData` of float32 differences; `info` adds `scale` (`s`), `nll_offset`
-        (`log(s)`) and `differenced: True`.
+        A `SequenceData` of float32 differences; `info` keeps the levels' `mean` and `std`,
+        gives the new split `sizes` and adds `scale` (`s`), `nll_offset` (`log(s)`) and
+        `differenced: True`. A model's NLL of these values is in difference units: add
+        `nll_offset` (as `autoreg_baseline` does) to compare it with the protocol's.
 
     Example:
 
@@ -125,6 +127,9 @@ def difference_timeseries(data):
     x = _full(data).astype(np.float64)
     d = np.diff(x)
     n_train, n_validation = len(data.train), len(data.validation)
+    if n_train < 3:
+        raise ValueError(f"The train part of {data.name!r} needs at least 3 values to scale its differences. "
+                         f"Received: {n_train}")
     scale = float(d[: n_train - 1].std())
     if not scale > 0:
         raise ValueError(f"The train part of {data.name!r} is constant: its differences cannot be scaled.")
@@ -135,7 +140,8 @@ def difference_timeseries(data):
         validation=d[n_train - 1 : n_train - 1 + n_validation],
         test=d[n_train - 1 + n_validation :],
         metric=data.metric,
-        info={**data.info, "scale": scale, "nll_offset": math.log(scale), "differenced": True},
+        info={**data.info, "sizes": (n_train - 1, n_validation, len(data.test)), "scale": scale,
+              "nll_offset": math.log(scale), "differenced": True},
     )
 
 
@@ -162,8 +168,8 @@ def timeseries_windows(data, split, length, stride=1):
 
 def timeseries_scoring_windows(data, split="test", segment_length=32, context=32):
     """`scoring_windows` over a split: every value scored once, with up to `context` earlier values
-    of the series (from the previous splits too) as context; zeros (the train mean) before the
-    series' start.
+    of the series (from the previous splits too) as context; zeros (the train mean of a
+    standardised series) before the series' start.
 
     Returns:
         `(windows, mask)`, float32 `(N, context + segment_length)`.

@@ -169,7 +169,7 @@ class _Stream:
                 n = tf.shape(state["x_prev"])[0]
                 checks += ep._condition_checks(condition, n)
                 with tf.control_dependencies(checks):
-                    vector = tf.reshape(ep._repeat(condition, n), [n, -1])
+                    vector = model._scaled_condition(tf.reshape(ep._repeat(condition, n), [n, -1]))
                     start = state["index"] // model._steps_per_group()
                     features = model._condition_cache(vector)["features"]
                     cache = {**cache, "features": features, "feature_start": start}

@@ -57,8 +57,9 @@ class AutoregressiveModel(keras.Model):
             of this shape. At most one of `num_classes` and `condition_shape`.
         condition_scale: float > 0 or None. With `condition_shape`: conditions are divided
             by it inside the model (so a saved or exported model takes the raw values), e.g.
-            255.0 for uint8 condition images. `fit` warns when condition images reach values
-            above 10 and it is unset.
+            255.0 for uint8 condition images (it divides, as `Rescaling(1 / scale)` would). `fit`
+            warns when condition images reach values above 10 and it is unset, or are already
+            within [-1, 1] and it is above 1.
         **kwargs: passed to `keras.Model` (e.g. `name`).
 
     Call arguments:
@@ -722,17 +723,30 @@ class AutoregressiveModel(keras.Model):
         return vector if self.condition_scale is None else vector / self.condition_scale
 
     def _warn_unscaled_condition(self, condition):
-        """Warn when a condition IMAGE holds raw pixel levels (above 10) and `condition_scale` is unset:
-        a network fed values up to 255 trains badly, and nothing else would say why."""
-        if condition is None or self.condition_scale is not None or len(self.condition_shape or ()) != 3:
+        """Warn when condition IMAGES look mis-scaled for training: raw pixel levels (above 10)
+        with no `condition_scale`, or values already in [0, 1] that `condition_scale > 1` divides
+        again. Networks fed values up to 255 train badly, and nothing else would say why."""
+        if condition is None or len(self.condition_shape or ()) != 3:
             return
         values = concrete(condition)
-        if values is not None and values.size and values.dtype.kind in "biuf" and np.nanmax(np.abs(values)) > 10:
-            peak = np.nanmax(np.abs(values))
+        if values is None or not values.size or values.dtype.kind not in "biuf":
+            return
+        wide = values.astype(np.float64) if values.dtype.kind != "f" else values
+        peak = float(max(np.nanmax(wide), -np.nanmin(wide)))
+        name = type(self).__name__
+        if self.condition_scale is None and peak > 10:
+            suggest = 255.0 if values.dtype == np.uint8 else float(math.ceil(peak))
             warnings.warn(
-                f"The condition images reach {peak:g}: {type(self).__name__} feeds them to its layers as they "
-                f"are, and raw pixel levels train badly. Pass `condition_scale={255.0 if peak > 16 else 16.0}` "
-                "(the largest level) to the constructor, or scale the condition images to about [0, 1] yourself.",
+                f"The condition images reach {peak:g}: {name} feeds them to its layers as they are, and raw pixel "
+                f"levels train badly. Pass `condition_scale={suggest:g}` (their largest level, e.g. 255 for 8-bit "
+                "images) to the constructor, or scale them to about [0, 1] yourself (`condition_scale=1` "
+                "silences this).",
+                stacklevel=4,
+            )
+        elif self.condition_scale is not None and self.condition_scale > 1 and 0 < peak <= 1:
+            warnings.warn(
+                f"The condition images are already within [-1, 1] and {name} divides them by "
+                f"condition_scale={self.condition_scale:g}: pass the raw levels, or drop `condition_scale`.",
                 stacklevel=4,
             )
 

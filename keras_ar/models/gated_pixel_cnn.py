@@ -71,7 +71,8 @@ class GatedPixelCNN(AutoregressiveModel):
         dropout: float in [0, 1). Dropout on the gated horizontal units while training.
         position_bias: bool. Learned per-position terms in every block (see above).
             Defaults to False.
-        **kwargs: `num_classes`, `condition_shape` (see above), `name`, as in
+        **kwargs: `num_classes`, `condition_shape` (see above), `condition_scale` (e.g. 255.0: condition
+            images are divided by it inside the model), `name`, as in
             `AutoregressiveModel`.
 
     Example:

@@ -78,7 +78,8 @@ class PixelCNNPlusPlus(AutoregressiveModel):
             Defaults to 3, as in PixelCNN++.
         dropout: float in [0, 1). Dropout inside every gated resnet while training.
             Defaults to 0.5, as in PixelCNN++.
-        **kwargs: `num_classes`, `condition_shape` (see above), `name`, as in
+        **kwargs: `num_classes`, `condition_shape` (see above), `condition_scale` (e.g. 255.0: condition
+            images are divided by it inside the model), `name`, as in
             `AutoregressiveModel`.
 
     Example:

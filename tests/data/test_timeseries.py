@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import numpy as np
@@ -93,8 +94,14 @@ def test_difference_timeseries_is_a_change_of_variables():
     mean_x, sd_x = x[246:-1] + s * mu, s * sigma
     log_p_x = -0.5 * math.log(2 * math.pi * sd_x**2) - (x[247:] - mean_x) ** 2 / (2 * sd_x**2)
     np.testing.assert_allclose(-log_p_d + diffs.info["nll_offset"], -log_p_x, rtol=1e-5, atol=1e-6)
-    # the AR anchor on the differences reports nats per standardised value too
+    assert diffs.info["sizes"] == (215, 31, 62)
+    # the AR anchor on the differences reports nats per standardised value too: log s above the same fit
+    # in difference units
     result = autoreg_baseline(diffs, max_order=3)
-    assert result["validation_nll"] == min(result["validation_nlls"].values())
+    raw = autoreg_baseline(dataclasses.replace(diffs, info={}), max_order=3)
+    assert result["order"] == raw["order"]
+    assert result["test_nll"] == pytest.approx(raw["test_nll"] + math.log(s), rel=1e-9)
+    for order, nll in result["validation_nlls"].items():
+        assert nll == pytest.approx(raw["validation_nlls"][order] + math.log(s), rel=1e-9)
     with pytest.raises(ValueError, match="already differenced"):
         difference_timeseries(diffs)

@@ -30,7 +30,7 @@ SIGNATURES = ["complete", "conditional_log_probs", "log_prob", "sample", "serve"
 MODELS = {
     "binary": lambda: PixelCNN(input_shape=(3, 3, 1), **SMALL),
     "labels": lambda: PixelCNN(input_shape=(3, 3, 1), num_classes=3, **SMALL),
-    "vector": lambda: PixelCNN(input_shape=(2, 2, 1), condition_shape=(2,), **SMALL),
+    "vector": lambda: PixelCNN(input_shape=(2, 2, 1), condition_shape=(2,), condition_scale=2.0, **SMALL),
     "rgb": lambda: PixelCNN(  # PixelCNN++'s coupled head: whole pixels
         input_shape=(2, 2, 3), distribution="logistic_mixture", num_levels=5, num_components=2, **SMALL
     ),
@@ -353,7 +353,8 @@ WAVENET = dict(residual_channels=4, dilation_channels=4, skip_channels=4, num_la
 STREAMED = {
     "labels": lambda: WaveNet(input_shape=(4,), num_levels=5, num_classes=3, **WAVENET),
     "local": lambda: WaveNet(input_shape=(4, 2), distribution="gaussian_mixture", num_components=2,
-                             condition_shape=(2, 3), local_conditioning="transposed_conv", **WAVENET),
+                             condition_shape=(2, 3), condition_scale=4.0, local_conditioning="transposed_conv",
+                             **WAVENET),  # the frames are divided by 4 in the served step too
     "transformer": lambda: TransformerAR(input_shape=(4,), num_levels=5, num_classes=3, hidden_dim=8, num_layers=1,
                                          num_heads=2, intermediate_dim=8, position_embedding="sinusoidal",
                                          max_length=12),  # a key/value cache of 12 steps: three calls

@@ -200,10 +200,12 @@ def test_condition_scale_divides_condition_images_and_fit_warns_without_it(recwa
                                   helpers.to_np(plain.sample(2, condition=low[:2] / 16, seed=3)))
     scaled.fit((x, low), epochs=1, batch_size=8, verbose=0)
     assert not [w for w in recwarn if "condition_scale" in str(w.message)]
-    with pytest.warns(UserWarning, match=r"reach 16: .*Pass `condition_scale=16.0`"):
+    with pytest.warns(UserWarning, match=r"reach 16: .*Pass `condition_scale=16`"):
         plain.fit((x, low), epochs=1, batch_size=8, verbose=0)
-    with pytest.warns(UserWarning, match=r"reach 255: .*Pass `condition_scale=255.0`"):  # uint8 images
+    with pytest.warns(UserWarning, match=r"reach 255: .*Pass `condition_scale=255`"):  # uint8 images
         plain._warn_unscaled_condition((low * 255 / 16).astype("uint8"))
+    with pytest.warns(UserWarning, match="divides them by condition_scale=16"):  # scaled twice
+        scaled._warn_unscaled_condition(low / 16)
     for bad in (0, -1.0, float("inf"), True, "255"):
         with pytest.raises(ValueError, match="finite number > 0"):
             GatedPixelCNN(input_shape=(4, 4, 1), condition_shape=(2, 2, 1), condition_scale=bad, **SMALL)
