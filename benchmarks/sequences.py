@@ -97,6 +97,9 @@ RUNS += [
       variant="WaveNet-logistic", seeds=(0,)),
     V("speech", "WaveNet", _WN_SPEECH, _SPEECH_TRAIN, variant="WaveNet-speaker", condition="speaker", seeds=(0,)),
     V("speech", "WaveNet", _WN_SPEECH, _SPEECH_TRAIN, variant="WaveNet-mel", condition="mel", seeds=(0,)),
+    # the log-mel frames (log(max(mel, 1e-5)): -11.5 to about 4, mean -5.6) divided by 4 inside the model
+    V("speech", "WaveNet", dict(_WN_SPEECH, condition_scale=4.0), _SPEECH_TRAIN, variant="WaveNet-mel-scaled",
+      condition="mel", seeds=(0,)),
     V("speech", "RecurrentAR", dict(cell="gru", units=128, num_layers=1), _SPEECH_TRAIN, seeds=(0,)),
     V("speech", "TransformerAR", dict(hidden_dim=64, num_layers=2, num_heads=4, intermediate_dim=128,
                                       position_embedding="sinusoidal"), _SPEECH_TRAIN, seeds=(0,)),
