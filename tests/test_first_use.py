@@ -24,11 +24,11 @@ def test_class_conditional_digits_in_three_lines():
 @pytest.mark.parametrize(
     "name, kwargs",
     [
-        ("digits-superres", dict(distribution="categorical", num_levels=17)),
-        ("patches-colorize", dict(distribution="categorical", num_levels=256)),
+        ("digits-superres", dict(distribution="categorical", num_levels=17, condition_scale=16)),
+        ("patches-colorize", dict(distribution="categorical", num_levels=256, condition_scale=255)),
     ],
 )
-def test_conditional_protocols_feed_a_conditional_model(name, kwargs):
+def test_conditional_protocols_feed_a_conditional_model(name, kwargs, recwarn):
     pytest.importorskip("tensorflow")  # tf.data
     data = keras_ar.data.load_protocol(name)
     model = PixelCNN(
@@ -38,6 +38,11 @@ def test_conditional_protocols_feed_a_conditional_model(name, kwargs):
     ds = keras_ar.data.digits_dataset(data, "train", batch_size=8)
     history = model.fit(ds, epochs=1, steps_per_epoch=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+    assert not [w for w in recwarn if "condition_scale" in str(w.message)]  # raw levels, divided in the model
+    if name == "digits-superres":  # without condition_scale, the dataset's first batch draws the warning
+        raw = PixelCNN.from_config({**model.get_config(), "condition_scale": None})
+        with pytest.warns(UserWarning, match=r"Pass `condition_scale=16`"):
+            raw.fit(ds, epochs=1, steps_per_epoch=1, verbose=0)
     lp = helpers.to_np(model.log_prob(data.test[:2], condition=data.test_condition[:2]))
     assert lp.shape == (2,) and np.all(np.isfinite(lp))
 

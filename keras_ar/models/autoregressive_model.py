@@ -735,7 +735,13 @@ class AutoregressiveModel(keras.Model):
         peak = float(max(np.nanmax(wide), -np.nanmin(wide)))
         name = type(self).__name__
         if self.condition_scale is None and peak > 10:
-            suggest = 255.0 if values.dtype == np.uint8 else float(math.ceil(peak))
+            levels = self.head.num_levels  # condition images of the data's kind share its levels
+            if values.dtype == np.uint8:
+                suggest = 255.0
+            elif levels and peak <= levels - 1:
+                suggest = float(levels - 1)
+            else:
+                suggest = float(math.ceil(peak))
             warnings.warn(
                 f"The condition images reach {peak:g}: {name} feeds them to its layers as they are, and raw pixel "
                 f"levels train badly. Pass `condition_scale={suggest:g}` (their largest level, e.g. 255 for 8-bit "
