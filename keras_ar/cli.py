@@ -72,25 +72,16 @@ class Data:
 
     def split(self, name=None):
         """One split; None: `"test"` where there is one, else every example (`"all"`)."""
-        if name is None:
-            name = "test" if "test" in self.splits else "all"
-        if name == "all" and "all" not in self.splits:
-            return np.concatenate([self.splits[k] for k in ("train", "validation", "test") if k in self.splits])
-        if name not in self.splits:
+        values = _pick(self.splits, name)
+        if values is None:
             raise CliError(f"--data {self.name} has no {name!r} split; it has: {', '.join(self.splits)}")
-        return self.splits[name]
+        return values
 
     def side(self, kind, name=None):
         """The labels (`kind="labels"`) or condition images (`"conditions"`) of split `name`
         (as `split`), or None when the data has none."""
         table = getattr(self, kind)
-        if table is None:
-            return None
-        if name is None:
-            name = "test" if "test" in table else "all"
-        if name == "all" and "all" not in table:
-            return np.concatenate([table[k] for k in ("train", "validation", "test") if k in table])
-        return table.get(name)
+        return None if table is None else _pick(table, name)
 
     def train_validation(self, validation_split=None):
         """(train, validation or None): the data's own splits, or the last `validation_split` of it."""
@@ -106,6 +97,16 @@ class Data:
                 f"of the {len(train)} examples of --data {self.name}"
             )
         return train[:-count], train[-count:]
+
+
+def _pick(table, name):
+    """`table[name]` of split name -> array; None: `"test"` where there is one, else `"all"`, which
+    is the splits concatenated when the table has no `"all"`. None when the split is missing."""
+    if name is None:
+        name = "test" if "test" in table else "all"
+    if name == "all" and "all" not in table:
+        return np.concatenate([table[k] for k in ("train", "validation", "test") if k in table])
+    return table.get(name)
 
 
 def _levels_of(x, name):

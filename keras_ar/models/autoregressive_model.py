@@ -724,8 +724,8 @@ class AutoregressiveModel(keras.Model):
 
     def _warn_unscaled_condition(self, condition):
         """Warn when condition IMAGES look mis-scaled for training: raw pixel levels (above 10)
-        with no `condition_scale`, or values already in [0, 1] that `condition_scale > 1` divides
-        again. Networks fed values up to 255 train badly, and nothing else would say why."""
+        with no `condition_scale`, or values already within [-1, 1] that `condition_scale > 1`
+        divides again. Networks fed values up to 255 train badly, and nothing else would say why."""
         if condition is None or len(self.condition_shape or ()) != 3:
             return
         values = concrete(condition)
@@ -829,7 +829,11 @@ class AutoregressiveModel(keras.Model):
         `kwargs` are the Keras keyword arguments: `batch_size` batches an unbatched dataset.
         `warn_condition` (training data): warn about raw condition images (`_warn_unscaled_condition`).
         """
-        warn = self._warn_unscaled_condition if warn_condition else (lambda condition: None)
+
+        def warn(element):  # the first batch (or the arrays) of the training data
+            if warn_condition:
+                self._warn_unscaled_condition(self._unpack(_as_tuple_or_dict(element), None)[1])
+
         checker = BatchChecker(self.head, self.event_shape, self.num_classes, self.condition_shape)
         if _is_dataset(x) or isinstance(x, (types.GeneratorType, keras.utils.PyDataset)):
             if y is not None:
@@ -844,7 +848,7 @@ class AutoregressiveModel(keras.Model):
                 raise ValueError(f"`{name}` is an empty dataset: it yields no batch.")
             fx, fc = self._unpack(_as_tuple_or_dict(first), None)
             self._checked(fx, fc, name=name, where=batch_where(name, 0))
-            warn(fc)
+            warn(first)
             check = tf_batch_check(self.head, self.event_shape, self.num_classes, self.condition_shape, name)
             return x.enumerate().map(lambda index, element: _pack_element(check(index, element))), None
         if isinstance(x, types.GeneratorType):
@@ -852,13 +856,13 @@ class AutoregressiveModel(keras.Model):
             if first is _EMPTY:
                 raise ValueError(f"`{name}` is an empty generator: it yields no batch.")
             checker(first, batch_where(name, 0), marked=False)
-            warn(self._unpack(_as_tuple_or_dict(first), None)[1])
+            warn(first)
             return _checked_generator(itertools.chain([first], x), checker, name), None
         if isinstance(x, keras.utils.PyDataset):
             if _num_batches(x) == 0:
                 raise ValueError(f"`{name}` is an empty PyDataset: it holds no batch.")
             checker(x[0], f" in `{name}[0]`", marked=False)
-            warn(self._unpack(_as_tuple_or_dict(x[0]), None)[1])
+            warn(x[0])
             return _CheckedPyDataset(x, checker, name), None
         if x is None:
             raise ValueError(f"`{name}` must be given. Received: {name}=None")
@@ -868,7 +872,7 @@ class AutoregressiveModel(keras.Model):
         if len(fx) == 0:
             raise ValueError(f"`{name}` is empty: it holds no example. Received: shape={np.shape(fx)}")
         self._checked(fx, fc, name=name)
-        warn(fc)
+        warn(x)
         return ((fx, fc) if fc is not None else fx), None
 
     def _batched(self, ds, name, kwargs):
