@@ -110,8 +110,14 @@ RUNS += [
       seeds=(0,)),
     V("speech", "WaveNet", dict(_WN_SPEECH, condition_scale=4.0), _SPEECH_LONG, variant="WaveNet-mel-scaled-long",
       condition="mel", seeds=(0,)),
+    # attention over 2,048 positions costs ~7 s per step of 8 here: windows of 768 (512 of context, then 256
+    # scored), 16 per step
     V("speech", "TransformerAR", dict(hidden_dim=64, num_layers=2, num_heads=4, intermediate_dim=128,
-                                      position_embedding="sinusoidal"), _SPEECH_TRAIN, seeds=(0,)),
+                                      position_embedding="sinusoidal"),
+      dict(_SPEECH_TRAIN, segment=256, batch_size=16), seeds=(0,)),
+    # the logistic mixture diverged at 2e-3 (validation rising after epoch 3): half the step, the longer budget
+    V("speech", "WaveNet", dict(distribution="logistic_mixture", num_components=5, **_WN_SPEECH),
+      dict(_SPEECH_LONG, lr=1e-3), variant="WaveNet-logistic-long", seeds=(0,)),
 ]
 SEQUENCE_PROTOCOLS = ("sunspots", "co2", "text", "speech")
 
