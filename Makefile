@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # tests run in one process per core (pytest-xdist); `make test PYTEST_WORKERS=` runs them in one
 PYTEST_WORKERS ?= -n auto --dist worksteal
+# each run ends with its slowest tests, so CI logs show where the time goes
+PYTEST_REPORT  ?= --durations=15
 
 .PHONY: demo test test-jax test-torch bench clean speech-deps
 
@@ -18,7 +20,7 @@ demo: $(STAMP)
 	$(PY) -m keras_ar.demo --output demo_output
 
 test: $(STAMP) speech-deps
-	$(PY) -m pytest -q $(PYTEST_WORKERS)
+	$(PY) -m pytest -q $(PYTEST_WORKERS) $(PYTEST_REPORT)
 
 # espeak-ng (Debian package) synthesizes the `speech` protocol; installed with apt-get where missing
 # (as root, else with sudo). Where it cannot be installed (no apt-get, no root, offline) this warns
@@ -34,11 +36,11 @@ speech-deps:
 # tf_only tests skip themselves there. On JAX, XLA's CPU backend compiles without LLVM optimisation
 # (the tests compile hundreds of small functions once each; this takes ~30% off the phase)
 test-jax: $(STAMP)
-	KERAS_BACKEND=jax XLA_FLAGS="$${XLA_FLAGS:---xla_backend_optimization_level=0}" $(PY) -m pytest -q $(PYTEST_WORKERS) -m "not slow" tests/layers tests/distributions tests/models tests/test_docstrings.py
+	KERAS_BACKEND=jax XLA_FLAGS="$${XLA_FLAGS:---xla_backend_optimization_level=0}" $(PY) -m pytest -q $(PYTEST_WORKERS) $(PYTEST_REPORT) -m "not slow" tests/layers tests/distributions tests/models tests/test_docstrings.py
 
 # TFP views use TFP's NumPy substrate on PyTorch
 test-torch: $(STAMP)
-	KERAS_BACKEND=torch $(PY) -m pytest -q $(PYTEST_WORKERS) -m "not slow" tests/layers tests/distributions tests/models tests/test_docstrings.py
+	KERAS_BACKEND=torch $(PY) -m pytest -q $(PYTEST_WORKERS) $(PYTEST_REPORT) -m "not slow" tests/layers tests/distributions tests/models tests/test_docstrings.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/quality.py
