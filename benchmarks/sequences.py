@@ -214,7 +214,7 @@ def score(model, windows, mask, cond, batch=64):
     return -total / float(mask.sum())
 
 
-def run(spec, seed, max_epochs=None, steps_per_epoch=None):
+def run(spec, seed, max_epochs=None, steps_per_epoch=None, save_dir=None):
     keras.utils.set_random_seed(seed)
     task = Task(spec, seed)
     tk = dict(spec["train_kwargs"])
@@ -249,6 +249,9 @@ def run(spec, seed, max_epochs=None, steps_per_epoch=None):
     seconds = time.perf_counter() - t0
     model.set_weights(best_weights)
     test_nll = score(model, *test)
+    if save_dir:  # the best validation epoch's model, e.g. for `speech_voices.py`
+        os.makedirs(save_dir, exist_ok=True)
+        model.save(os.path.join(save_dir, f"{spec['protocol']}-{spec['variant']}-seed{seed}.keras"))
     return {
         "protocol": spec["protocol"], "variant": spec["variant"], "model": spec["model"],
         "conditional": spec["condition"], "config": {**spec["model_kwargs"], **tk, "max_epochs": epochs},
@@ -321,6 +324,7 @@ def main():
     p.add_argument("--max-epochs", type=int, default=None)
     p.add_argument("--steps-per-epoch", type=int, default=None, help="override (speech), for smoke runs")
     p.add_argument("--dry", action="store_true", help="write nothing")
+    p.add_argument("--save-dir", default=None, help="save each trained model (best validation epoch) here")
     p.add_argument("--threads", type=int, default=None, help="TensorFlow intra-op threads (runs side by side)")
     a = p.parse_args()
     if a.threads and keras.backend.backend() == "tensorflow":
@@ -339,7 +343,7 @@ def main():
         if spec["protocol"] not in a.protocol or (a.only and spec["variant"] not in a.only):
             continue
         for seed in a.seeds if a.seeds is not None else spec["seeds"]:
-            record = run(spec, seed, a.max_epochs, a.steps_per_epoch)
+            record = run(spec, seed, a.max_epochs, a.steps_per_epoch, a.save_dir)
             print(json.dumps({k: record[k] for k in ("protocol", "variant", "seed", "test", "best_validation",
                                                      "best_epoch", "epochs", "train_seconds", "params")}),
                   flush=True)
