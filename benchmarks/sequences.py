@@ -64,7 +64,7 @@ _WN_SPEECH = dict(residual_channels=32, dilation_channels=32, skip_channels=64, 
 _SPEECH_TRAIN = dict(lr=2e-3, batch_size=8, steps_per_epoch=150, max_epochs=8, patience=2, context=512,
                      segment=1536, hop=256, n_mels=20)
 # The longer budget for the conditioning comparison: up to 20 epochs, the learning rate halved after every
-# epoch that does not improve on the best validation NLL, stopped after 3 such epochs.
+# epoch that does not improve on the best validation NLL, stopped after 3 of them in a row.
 _SPEECH_LONG = dict(_SPEECH_TRAIN, max_epochs=20, patience=3, plateau_factor=0.5)
 
 RUNS = []
