@@ -4,7 +4,8 @@ Protocols (`keras_ar.data`, defined in the README): `co2` and `sunspots` (the `t
 nats per value, beside statsmodels' AutoReg fitted on the same split), `text` (bits per character)
 and `speech` (bits per sample). Every variant is trained once per seed; after every epoch the
 validation split is scored in full, the weights of the best validation epoch are restored
-(patience as given) and the test split is scored with them. Nothing is chosen by the test split.
+(patience as given; the `-long` budgets also halve the learning rate after every epoch without a new
+best) and the test split is scored with them. Nothing is chosen by the test split.
 
 Scoring: every value of a split is scored exactly once (for `speech` validation, every value of a
 fixed quarter of the windows: every 4th), given up to `context` values before it
@@ -19,6 +20,7 @@ markers of README.md.
     python benchmarks/sequences.py --protocol sunspots     # a subset, by protocol
     python benchmarks/sequences.py --only WaveNet-speaker  # a subset, by variant name
     python benchmarks/sequences.py --max-epochs 1 --steps-per-epoch 2 --dry   # a smoke run (nothing written)
+    python benchmarks/sequences.py --only WaveNet-speaker --threads 1 --save-dir /tmp/models  # keep the model
 """
 
 import argparse
