@@ -8,7 +8,7 @@ PYTEST_WORKERS ?= -n auto --dist worksteal
 # each run ends with its slowest tests, so CI logs show where the time goes
 PYTEST_REPORT  ?= --durations=15
 
-.PHONY: demo test test-jax test-torch bench clean speech-deps
+.PHONY: demo test test-jax test-torch bench clean speech-deps pipeline
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ test-jax: $(STAMP)
 # TFP views use TFP's NumPy substrate on PyTorch
 test-torch: $(STAMP)
 	KERAS_BACKEND=torch $(PY) -m pytest -q $(PYTEST_WORKERS) $(PYTEST_REPORT) -m "not slow" tests/layers tests/distributions tests/models tests/test_docstrings.py
+
+# the bundled digits pipeline end to end (pipelines/configs/digits.yaml, Beam's in-process runner):
+# artifacts and execution records under pipeline_runs/ (ignored), a blessed model pushed to
+# saved_models/digits_pipeline/<version>/. A second run with nothing changed reuses every component.
+pipeline: $(STAMP)
+	$(PY) -c "import apache_beam, crcmod, yaml" 2>/dev/null || $(PY) -m pip install --quiet -e ".[pipelines]"
+	$(PY) -m pipelines run pipelines/configs/digits.yaml
 
 bench: $(STAMP)
 	$(PY) benchmarks/quality.py

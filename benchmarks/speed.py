@@ -2,6 +2,7 @@
 
     python benchmarks/speed.py [--protocol digits-binary] [--epochs 4] [--peer-python .venv-peer/bin/python]
     python benchmarks/speed.py --models GatedPixelCNN PixelCNNPlusPlus-peer-size [--time-to-peer]
+    python benchmarks/speed.py --no-peer  # keras_ar alone, where the peer harness is not installed
 
 For each protocol it measures keras_ar's PixelCNN at the peer's config (32 filters, 2 residual
 blocks, batch 64): images/s in `fit` (median of the epochs after the first), and the wall time of
@@ -9,6 +10,12 @@ blocks, batch 64): images/s in `fit` (median of the epochs after the first), and
 `../shared/peers/tfp_pixelcnn_digits.py` with the same epochs and reports the ratios. Also times
 NADE's cached sampler against the generic one (same seed, same samples). Writes
 `benchmarks/results/speed.json`.
+
+The peer runs with `--peer-python` (an environment with TensorFlow Probability, default
+`.venv-peer/bin/python`) and `--peer-script` (default `../shared/peers/tfp_pixelcnn_digits.py`, beside
+the repository). Where either is missing the benchmark stops before measuring anything, saying where
+it looked, and writes no results: it never drops the peer without a word. `--no-peer` measures
+keras_ar alone (not with `--time-to-peer`, which times keras_ar to the peer's test NLL).
 """
 
 import argparse
@@ -35,6 +42,8 @@ import quality  # noqa: E402
 from quality import machine  # noqa: E402
 
 PEER = os.path.join(os.path.dirname(ROOT), "shared", "peers", "tfp_pixelcnn_digits.py")
+PEER_PYTHON = os.path.join(ROOT, ".venv-peer", "bin", "python")
+RESULTS = os.path.join(HERE, "results")
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -140,11 +149,30 @@ def image_model(variant, protocol, epochs, target=None, patience=10):
     return out
 
 
-def peer(protocol, epochs, python, patience=None):
-    if not (python and os.path.exists(python) and os.path.exists(PEER)):
-        return None
+def find_peer(python, script, results, time_to_peer=False):
+    """`(python, script)` of the TFP peer harness, both files that exist; else `SystemExit` (status 1) with
+    a message that names where it looked, what to pass, and the results file left as it was."""
+    missing = [f"  {what} {path!r}: {'not found' if path else 'not given'}"
+               for what, path in (("peer script (--peer-script)", script), ("peer Python (--peer-python)", python))
+               if not (path and os.path.isfile(path))]
+    if not missing:
+        return python, script
+    alone = "" if time_to_peer else ", or --no-peer to measure keras_ar alone"
+    raise SystemExit(
+        "benchmarks/speed.py: the TFP peer harness was not found, so the peer cannot be measured"
+        + (" (--time-to-peer times keras_ar to the peer's test NLL)" if time_to_peer else "") + ". Looked for:\n"
+        + "\n".join(missing) + "\n"
+        f"The peer script is ../shared/peers/tfp_pixelcnn_digits.py beside the repository ({PEER}); its Python "
+        f"is an environment with tensorflow-probability (default {PEER_PYTHON}). Pass --peer-script PATH and "
+        f"--peer-python PATH{alone}. Nothing was measured; {results} is left as it was."
+    )
+
+
+def peer(protocol, epochs, found, patience=None):
+    """The peer's JSON record; `found` is `find_peer`'s `(python, script)`. A failed run raises."""
+    python, script = found
     res = subprocess.run(
-        [python, PEER, "--protocol", protocol, "--epochs", str(epochs), "--patience", str(patience or epochs)],
+        [python, script, "--protocol", protocol, "--epochs", str(epochs), "--patience", str(patience or epochs)],
         capture_output=True, text=True, check=True,
     )
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -165,23 +193,35 @@ def nade_sampling():
     return out
 
 
-def main():
+def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--protocol", nargs="*", default=["digits-binary", "digits-17"])
     p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--peer-python", default=os.path.join(ROOT, ".venv-peer", "bin", "python"))
+    p.add_argument("--peer-python", default=PEER_PYTHON,
+                   help="the Python of an environment with tensorflow-probability, which runs the peer")
+    p.add_argument("--peer-script", default=PEER, help="the TFP peer harness (tfp_pixelcnn_digits.py)")
+    p.add_argument("--no-peer", action="store_true",
+                   help="measure keras_ar alone (the results then hold no peer entries and no ratios)")
     p.add_argument("--models", nargs="*", default=None, choices=list(IMAGE_MODELS),
                    help="issue 7: these image models beside the peer (images/s, sampling, params) instead")
     p.add_argument("--time-to-peer", action="store_true",
                    help="with --models: also train to convergence (early stopping) beside the peer's own run "
                         "and time when the peer's test NLL is reached")
-    args = p.parse_args()
+    args = p.parse_args(argv)
+    if args.time_to_peer and (args.models is None or args.no_peer):
+        p.error("--time-to-peer times --models to the peer's test NLL: it needs --models and the peer (no --no-peer)")
+    name = "speed.json"
     if args.models is not None:
-        return main_models(args)
+        name = "speed_time_to_peer.json" if args.time_to_peer else "speed_image_models.json"
+    # before anything is measured: a benchmark that cannot run the peer it was asked for stops here
+    found = None if args.no_peer else find_peer(
+        args.peer_python, args.peer_script, os.path.join(RESULTS, name), args.time_to_peer)
+    if args.models is not None:
+        return main_models(args, found, name)
     record = {"machine": machine(), "backend": keras.backend.backend(), "pixelcnn": {}}
     for protocol in args.protocol:
         a = ours(protocol, args.epochs)
-        b = peer(protocol, args.epochs, args.peer_python)
+        b = None if found is None else peer(protocol, args.epochs, found)
         entry = {"keras_ar": a}
         if b is not None:
             entry["tfp_peer"] = {k: b[k] for k in (
@@ -199,17 +239,23 @@ def main():
     print(json.dumps(record["pixelcnn_quality_config"]), flush=True)
     record["nade_sampling"] = nade_sampling()
     print(json.dumps(record["nade_sampling"]), flush=True)
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    json.dump(record, open(os.path.join(HERE, "results", "speed.json"), "w"), indent=1)
+    write_results(record, name)
 
 
-def main_models(args):
-    """Writes `benchmarks/results/speed_image_models.json`: per protocol, the peer (its own early-stopped run
-    with `--time-to-peer`, else `--epochs` epochs) and each model, with ratios, all in one run."""
+def write_results(record, name):
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, name), "w") as f:
+        json.dump(record, f, indent=1)
+
+
+def main_models(args, found, name):
+    """Writes `benchmarks/results/speed_image_models.json` (or with `--time-to-peer`
+    `speed_time_to_peer.json`): per protocol, the peer (its own early-stopped run with `--time-to-peer`,
+    else `--epochs` epochs; none with `--no-peer`) and each model, with ratios, all in one run."""
     record = {"machine": machine(), "backend": keras.backend.backend(), "protocols": {}}
     for protocol in args.protocol:
         epochs = 100 if args.time_to_peer else args.epochs
-        b = peer(protocol, epochs, args.peer_python, patience=10 if args.time_to_peer else None)
+        b = None if found is None else peer(protocol, epochs, found, patience=10 if args.time_to_peer else None)
         entry = {}
         if b is not None:
             history = b["history"]  # [epoch, train nll, val nll, train seconds]
@@ -232,9 +278,7 @@ def main_models(args):
             entry[variant] = a
             print(json.dumps({protocol: {variant: a}}), flush=True)
         record["protocols"][protocol] = entry
-    name = "speed_time_to_peer.json" if args.time_to_peer else "speed_image_models.json"
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    json.dump(record, open(os.path.join(HERE, "results", name), "w"), indent=1)
+    write_results(record, name)
 
 
 if __name__ == "__main__":

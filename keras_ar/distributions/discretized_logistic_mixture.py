@@ -152,14 +152,12 @@ class DiscretizedLogisticMixture(DistributionHead):
         """A `MixtureSameFamily` of quantized logistics in level units (teacher-forced on `x` if coupled)."""
         from keras_ar.utils.tfp import tfp_distributions
 
+        if self.coupled and x is None:  # checked before TFP loads
+            raise ValueError("A coupled `DiscretizedLogisticMixture` needs `x` in `to_tfp`. Received: x=None")
         tfd = tfp_distributions()
         params = ops.convert_to_tensor(params)
         logits, means, log_scales, coeffs = self._split(params)
         if self.coupled:
-            if x is None:
-                raise ValueError(
-                    "A coupled `DiscretizedLogisticMixture` needs `x` in `to_tfp`. Received: x=None"
-                )
             means = self._coupled_means(means, coeffs, self._rescale(ops.cast(x, params.dtype)))
         top = self.num_levels - 1
         # v = 2y/(L-1) - 1 in level units y; QuantizedDistribution gives P(Y = y) = F(y) - F(y - 1),

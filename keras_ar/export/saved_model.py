@@ -4,11 +4,10 @@ import errno
 import os
 import secrets
 import shutil
-import subprocess
-import sys
-import tempfile
 
 import keras
+
+from keras_ar.export._twin import export_in_twin
 
 _MAX_RENAME_TRIES = 100
 
@@ -39,23 +38,33 @@ def export_saved_model(model, export_dir, use_cache=True):
 
     - `generate_init` and `generate_step`, for sequence models with a cached step (WaveNet, ...):
       streaming `model.generate`. `generate_init(num_samples, seed[, condition])` (a global
-      condition) returns the state as a flat dict of tensors (`cache__...`, `x_prev`, `index`,
-      `seed`); `generate_step(<that state>, temperature[, condition])` draws the next
-      `input_shape[0]` time steps (`samples`) and returns the next state. A local condition
-      (WaveNet's `local_conditioning`) goes to each `generate_step`: the
-      `ceil(input_shape[0] / hop)` frames of its steps. k calls give exactly
-      `model.sample(n, num_steps=k * input_shape[0], seed=s)`.
+      condition) returns the state as a flat dict of tensors with stable names: `cache_0` ...
+      `cache_{k-1}` (the model's generation cache, opaque, in a fixed order of its structure,
+      never named after layers), `x_prev`, `index` and `seed`; `generate_step(<that state>,
+      temperature[, condition])` draws the next `input_shape[0]` time steps (`samples`) and
+      returns the next state under the same names. A local condition (WaveNet's
+      `local_conditioning`) goes to each `generate_step`: the `condition_shape[0]` frames of its
+      steps. k calls give exactly `model.sample(n, num_steps=k * input_shape[0], seed=s)`.
+
+    The signatures are what `model.serving_functions()` lists (a `PixelCNNAutoEncoder` serves
+    `encode` and `decode` instead of `sample` and `complete`).
 
     A seed `s >= 0` gives exactly `model.sample(n, seed=s)` (`model.sample(n, known=...,
-    known_mask=..., seed=s)` for `complete`); a negative seed (e.g. `-1`) draws a fresh seed
-    inside the graph on every call. Bad inputs (values outside the support, NaN or inf,
-    `num_samples < 1`, `temperature <= 0`, a non-0/1 mask, a label out of range, batch
-    sizes that do not match) fail with an `InvalidArgumentError` that names the input.
+    known_mask=..., seed=s)` for `complete`) on TensorFlow and JAX; a negative seed (e.g.
+    `-1`) draws a fresh seed inside the graph on every call. Bad inputs (values outside the
+    support, NaN or inf, `num_samples < 1`, `temperature <= 0`, a non-0/1 mask, a label out of
+    range, batch sizes that do not match) fail with an `InvalidArgumentError` that names the input.
 
-    The export traces the model with TensorFlow. A model on another Keras backend (JAX,
-    torch) is saved to a temporary `.keras` file and exported by a subprocess running
-    `python -m keras_ar.export._twin` with `KERAS_BACKEND=tensorflow`; its class must be
-    importable there (every keras_ar model is).
+    Backends: on TensorFlow the export traces the model; on JAX it converts the model's
+    functions with `jax.experimental.jax2tf` in this process (StableHLO for CPU and CUDA), so
+    the served random numbers are JAX's and the samples are `model.sample`'s (real values
+    within float rounding: TensorFlow's XLA compiles the computation). A torch model, or a JAX
+    model where jax2tf does not import, is saved to a temporary `.keras` file and exported by
+    a TensorFlow twin process (`python -m keras_ar.export._twin`, stopped after
+    `keras_ar.export._twin.TIMEOUT` seconds); its class must be importable there (not defined
+    in `__main__`), and a seed there draws TensorFlow's numbers: the samples are those of the
+    same weights on the TensorFlow backend, not torch's `model.sample`. Log-likelihoods are
+    the model's on every backend.
 
     Args:
         model: a `keras_ar.models.AutoregressiveModel`.
@@ -134,12 +143,15 @@ def export_archive(model, path, use_cache=True):
 
 
 def _check_model(model):
-    from keras_ar.models.autoregressive_model import AutoregressiveModel
-
-    if not isinstance(model, AutoregressiveModel):
+    # Duck-typed: a keras_ar model is a Keras model that says what it serves. (Export sits
+    # above the models and needs nothing of them but their public methods.)
+    if not isinstance(model, keras.Model) or not callable(getattr(model, "serving_functions", None)):
         raise ValueError(
-            f"`model` must be a keras_ar AutoregressiveModel. Received: model of type {type(model).__name__}"
+            "`model` must be a keras_ar AutoregressiveModel (a keras.Model with `serving_functions`). "
+            f"Received: model of type {type(model).__name__}"
         )
+    if not model.built:
+        raise ValueError(f"`model` must be built before export. Received: an unbuilt {type(model).__name__}")
 
 
 def _next_version(export_dir):
@@ -159,44 +171,29 @@ def _make_temp_dir(export_dir, version):
 
 
 def _write(model, path, use_cache):
-    if keras.backend.backend() == "tensorflow":
-        from keras_ar.export.signatures import build_archive
+    """Write the SavedModel: in this process on TensorFlow and JAX (jax2tf), else in a TensorFlow twin."""
+    reason = unavailable_reason()
+    if reason is None:
+        from keras_ar.export.signatures import build_archive  # imports TensorFlow
 
         build_archive(model, use_cache).write_out(path, verbose=False)
     else:
-        _write_in_subprocess(model, path, use_cache)
+        export_in_twin(model, path, use_cache, reason=reason)
 
 
-def _write_in_subprocess(model, path, use_cache):
-    """Save `model` to a `.keras` file; a TensorFlow-backend twin process loads and exports it."""
-    import keras_ar
+def unavailable_reason(backend=None):
+    """None when models of `backend` (default: Keras' backend) export in this process, else why not.
 
-    backend = keras.backend.backend()
-    with tempfile.TemporaryDirectory(prefix="keras_ar_export_") as tmp:
-        keras_file = os.path.join(tmp, "model.keras")
-        model.save(keras_file)
-        command = [sys.executable, "-m", "keras_ar.export._twin", keras_file, os.path.abspath(path)]
-        command += ["--use-cache" if use_cache else "--no-use-cache"]
-        module = type(model).__module__
-        if module != "__main__" and not module.startswith("keras_ar."):
-            command += ["--import", module]  # registers a user's model class in the twin
-        root = os.path.dirname(os.path.dirname(os.path.abspath(keras_ar.__file__)))
-        env = dict(os.environ)
-        env.update(
-            KERAS_BACKEND="tensorflow",
-            # The export is a trace, not a computation: keep the twin off the accelerator the
-            # parent (e.g. JAX, which preallocates GPU memory) may hold.
-            CUDA_VISIBLE_DEVICES="-1",
-            TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-            PYTHONPATH=os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p),
-        )
-        result = subprocess.run(command, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        detail = (result.stderr or result.stdout or "").strip()[-4000:]
-        raise RuntimeError(
-            f"Exporting a model of the {backend!r} backend failed in its TensorFlow twin process "
-            f"(`{' '.join(command[1:4])} ...` with KERAS_BACKEND=tensorflow, exit code "
-            f"{result.returncode}). The model is saved to a .keras file and exported there, so its class "
-            f"must be importable and registered with `keras.saving.register_keras_serializable`. "
-            f"The twin said:\n{detail}"
-        )
+    TensorFlow's do; JAX's do where `jax.experimental.jax2tf` imports (it converts the model's
+    functions to TensorFlow graphs); torch's never do.
+    """
+    backend = backend or keras.backend.backend()
+    if backend == "tensorflow":
+        return None
+    if backend == "jax":
+        try:
+            from jax.experimental import jax2tf  # noqa: F401
+        except ImportError as e:  # a jax without jax2tf
+            return f"jax.experimental.jax2tf does not import: {e}"
+        return None
+    return f"the {backend} backend has no converter to TensorFlow graphs"

@@ -1,4 +1,11 @@
-"""The serving signatures of a keras_ar model, traced on the TensorFlow backend.
+"""The serving signatures of a keras_ar model.
+
+A model says what it serves through its public `serving_functions(use_cache)`: signature
+name -> `(fn, inputs)`, `fn` a `keras.ops` function of the named inputs. This module wraps
+each in a TensorFlow function with the inputs' specs and checks, lowers `fn` into the graph
+(`_lowering.Lowering`: traced on TensorFlow, converted by jax2tf on JAX) and adds it to a
+`keras.export.ExportArchive`; sequence models with a cached step also get the streaming
+`generate_init` / `generate_step`, built from the model's public generation API.
 
 Every endpoint checks its inputs inside the graph (`tf.debugging.Assert`, run before
 anything else), so a served call with a value outside the support, a non-finite value,
@@ -7,23 +14,31 @@ fails with an `InvalidArgumentError` whose message names the input and what was 
 instead of returning NaN. Wrong ranks, shapes and dtypes are refused by the signatures.
 """
 
-import math
+import inspect
 
 import keras
 import tensorflow as tf
+from keras import ops
 
-from keras_ar.utils.compile import tf_xla_function
+from keras_ar import generation
+from keras_ar.export._lowering import Lowering
 
 # model.sample maps an int seed s to s % (2**31 - 1); served seeds are mapped the same way.
 SEED_MODULUS = 2**31 - 1
+# The inputs `serving_functions` may name (besides a model's own, given as `keras.InputSpec`s).
+STANDARD_INPUTS = ("x", "known", "known_mask", "num_samples", "seed", "temperature", "condition")
+# The streamed state's tensors besides the cache's (`cache_0`, `cache_1`, ...).
+STATE_TENSORS = ("x_prev", "index", "seed")
+CACHE_PREFIX = "cache_"
 
 
 def build_archive(model, use_cache=True):
     """A `keras.export.ExportArchive` holding `model` and its serving endpoints.
 
-    Endpoints, in order (the first, `log_prob`, is also `serving_default`): `log_prob`,
-    `conditional_log_probs`, `sample`, `complete`, and `serve` (Keras' conventional name,
-    the same function as `log_prob`). Needs the TensorFlow backend.
+    Endpoints, in order: those of `model.serving_functions(use_cache)` (the first, `log_prob`
+    for every model, is also `serving_default`), `serve` (Keras' conventional name, the same
+    function as the first), and for sequence models with a cached step `generate_init` and
+    `generate_step`. Runs on the TensorFlow and JAX backends.
 
     Args:
         model: a built `keras_ar.models.AutoregressiveModel`.
@@ -32,28 +47,21 @@ def build_archive(model, use_cache=True):
     Returns:
         A `keras.export.ExportArchive`, ready for `write_out(path)`.
     """
-    if keras.backend.backend() != "tensorflow":
-        raise RuntimeError(
-            "`build_archive` traces the model with TensorFlow and needs the TensorFlow backend. "
-            f"Received: backend={keras.backend.backend()!r}"
-        )
-    ep = _Endpoints(model, use_cache)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    fns = _conditional_functions(ep) if ep.conditional else _unconditional_functions(ep)
-    if not model.has_prior:  # an autoencoder: images come from codes (`decode`), not from `sample`
-        fns = {k: v for k, v in fns.items() if k not in ("sample", "complete")}
-        fns.update(_autoencoder_functions(model, use_cache))
-    endpoints = {}
-    for name, (fn, inputs) in fns.items():
-        endpoints[name] = archive.add_endpoint(name, fn, ep.specs(inputs))
-    # `serve` is the traced `log_prob` itself: no second trace, one function in the SavedModel.
-    endpoints["log_prob"].get_concrete_function()
-    archive.add_endpoint("serve", endpoints["log_prob"])
+    lower = Lowering(archive, model)
+    inputs = _Inputs(model)
+    functions = _checked_functions(model, use_cache)
+    first = None
+    for name, (fn, names) in functions.items():
+        endpoint = archive.add_endpoint(name, _endpoint(inputs, lower, fn, names))
+        first = first or endpoint
+    # `serve` is the traced first function itself: no second trace, one function in the SavedModel.
+    archive.add_endpoint("serve", first)
     if streams(model, use_cache):
-        stream = _Stream(ep)
-        archive.add_endpoint("generate_init", stream.init_function(), stream.init_specs())
-        archive.add_endpoint("generate_step", stream.step_function(), stream.step_specs())
+        stream = _Stream(model, inputs, lower)
+        archive.add_endpoint("generate_init", stream.init_endpoint())
+        archive.add_endpoint("generate_step", stream.step_endpoint())
     return archive
 
 
@@ -63,253 +71,127 @@ def streams(model, use_cache=True):
     return bool(use_cache and model.variable_length and model.has_cached_step)
 
 
-class _Stream:
-    """`generate_init` and `generate_step`: `model.generate` as two signatures whose state is a
-    flat dict of tensors named by their path in the state (`cache__layers__input_conv__buffer`,
-    ..., `x_prev`, `index`, `seed`): a server feeds the state that one call returns to the next.
-
-    Each `generate_step` call draws `stream_steps = input_shape[0]` time steps (a fixed number:
-    the loop is XLA-compiled like `model.sample`, so that a seed gives the model's samples).
-    """
-
-    def __init__(self, ep):
-        self.ep, self.model = ep, ep.model
-        model = self.model
-        self.stream_steps = int(model.event_shape[0])
-        self.local = tuple(model._stream_condition_keys())
-        self.global_condition = ep.conditional and not self.local
-        probe = {n: self._flat(self._initial_state(n, self._probe(n) if self.global_condition else None)) for n in (1, 2)}
-        self.state_specs = {}
-        for name, value in probe[1].items():
-            other = probe[2][name]
-            shape = [None if a != b else a for a, b in zip(value.shape, other.shape)]  # the batch dims
-            self.state_specs[name] = tf.TensorSpec(shape, value.dtype, name=name)
-        self._loop = tf_xla_function(
-            lambda cache, x_prev, index, seed, temperature: model._generate_tensors(
-                cache, x_prev, index, seed, temperature, self.stream_steps
-            )
+def _checked_functions(model, use_cache):
+    functions = model.serving_functions(use_cache=use_cache)
+    if not isinstance(functions, dict) or not functions:
+        raise ValueError(
+            f"{type(model).__name__}.serving_functions() must return a non-empty dict of signature name -> "
+            f"(fn, inputs). Received: {functions!r}"
         )
-
-    def _probe(self, n):
-        if self.model.num_classes is not None:
-            return tf.zeros([n], tf.int32)
-        return tf.zeros([n, *self.model.condition_shape], tf.float32)
-
-    def _initial_state(self, n, condition, seed=None):
-        model = self.model
-        vector = None if condition is None else model._condition_vector(condition)
-        seed = tf.zeros([], tf.int32) if seed is None else seed
-        return {
-            "cache": model.init_cache(n, vector, seed),
-            "x_prev": tf.zeros([n, model.head.event_size], tf.float32),
-            "index": tf.zeros([], tf.int32),
-            "seed": seed,
-        }
-
-    @staticmethod
-    def _flat(state):
-        return {"__".join(str(p) for p in path): tf.convert_to_tensor(v) for path, v in keras.tree.flatten_with_path(state)}
-
-    def _nested(self, flat):
-        template = self._initial_state(1, self._probe(1) if self.global_condition else None)
-        paths = ["__".join(str(p) for p in path) for path, _ in keras.tree.flatten_with_path(template)]
-        return keras.tree.pack_sequence_as(template, [flat[p] for p in paths])
-
-    # ------------------------------------------------------------------ generate_init
-    def init_specs(self):
-        specs = [tf.TensorSpec([], tf.int32, name="num_samples"), tf.TensorSpec([], tf.int32, name="seed")]
-        if self.global_condition:
-            specs.append(self.ep.specs([])[0])
-        return specs
-
-    def init_function(self):
-        ep = self.ep
-
-        def init(num_samples, seed, condition=None):
-            checks = [_assert(num_samples >= 1, "`num_samples` must be an int >= 1. Received:", num_samples)]
-            checks += ep._condition_checks(condition, num_samples)
-            with tf.control_dependencies(checks):
-                seed = served_seed(seed)
-                condition = None if condition is None else ep._repeat(condition, num_samples)
-                return self._flat(self._initial_state(num_samples, condition, seed))
-
-        if self.global_condition:
-            return lambda num_samples, seed, condition: init(num_samples, seed, condition)
-        return lambda num_samples, seed: init(num_samples, seed)
-
-    # ------------------------------------------------------------------ generate_step
-    def step_specs(self):
-        specs = list(self.state_specs.values()) + [tf.TensorSpec([], tf.float32, name="temperature")]
-        if self.local:
-            frames = -(-self.stream_steps // self.model.hop)
-            features = self.model.condition_shape[1]
-            specs.append(tf.TensorSpec([None, frames, features], tf.float32, name="condition"))
-        return specs
-
-    def step_function(self):
-        model, ep, names = self.model, self.ep, list(self.state_specs)
-        groups = self.stream_steps * model._steps_per_group()
-
-        def step(*args):
-            flat = dict(zip(names, args[: len(names)]))
-            temperature = args[len(names)]
-            state = self._nested(flat)
-            cache = state["cache"]
-            checks = [ep._temperature_check(temperature)]
-            capacity = model._stream_capacity()
-            if capacity is not None:
-                checks.append(_assert(
-                    state["index"] // model._steps_per_group() + self.stream_steps <= capacity,
-                    f"The generation cache holds {capacity} time steps and each `generate_step` draws "
-                    f"{self.stream_steps}: the stream is full. Start another with `generate_init`. Steps drawn:",
-                    state["index"] // model._steps_per_group(),
-                ))
-            if self.local:
-                condition = args[len(names) + 1]
-                n = tf.shape(state["x_prev"])[0]
-                checks += ep._condition_checks(condition, n)
-                with tf.control_dependencies(checks):
-                    vector = model._scaled_condition(tf.reshape(ep._repeat(condition, n), [n, -1]))
-                    start = state["index"] // model._steps_per_group()
-                    features = model._condition_cache(vector)["features"]
-                    cache = {**cache, "features": features, "feature_start": start}
-            with tf.control_dependencies(checks):
-                out, cache, x_prev = self._loop(cache, state["x_prev"], state["index"], state["seed"], temperature)
-            cache = {k: v for k, v in cache.items() if k not in self.local}
-            out = tf.cast(out, tf.int32) if model.head.is_discrete else tf.cast(out, tf.float32)
-            new = {"cache": cache, "x_prev": x_prev, "index": state["index"] + groups, "seed": state["seed"]}
-            return {"samples": out, **self._flat(new)}
-
-        return _with_arguments(step, names + ["temperature"] + (["condition"] if self.local else []))
+    reserved = {"serve", "serving_default", "generate_init", "generate_step"}
+    for name, entry in functions.items():
+        ok = isinstance(entry, tuple) and len(entry) == 2 and callable(entry[0]) and isinstance(entry[1], (list, tuple))
+        if not ok or name in reserved or not str(name).isidentifier():
+            raise ValueError(
+                f"{type(model).__name__}.serving_functions() maps signature names (identifiers, not "
+                f"{sorted(reserved)}) to (fn, input names). Received: {name!r}: {entry!r}"
+            )
+        for spec in entry[1]:
+            if not (spec in STANDARD_INPUTS or (isinstance(spec, keras.InputSpec) and spec.name and spec.shape)):
+                raise ValueError(
+                    f"The inputs of the serving function {name!r} must be among {STANDARD_INPUTS} or "
+                    f"`keras.InputSpec`s with a name and a shape. Received: {spec!r}"
+                )
+    return functions
 
 
-def _unconditional_functions(ep):
-    """Endpoint name -> (function, its inputs): the parameter names are the signature's input names."""
-
-    def log_prob(x):
-        return ep.log_prob(x)
-
-    def conditional_log_probs(x):
-        return ep.conditional_log_probs(x)
-
-    def sample(num_samples, seed, temperature):
-        return ep.sample(num_samples, seed, temperature)
-
-    def complete(known, known_mask, seed, temperature):
-        return ep.complete(known, known_mask, seed, temperature)
-
-    return _table(log_prob, conditional_log_probs, sample, complete)
+def _with_parameters(fn, names):
+    """`fn(*args)` with the parameter names `names`: tf.function, and so the SavedModel, names
+    a signature's inputs after the traced function's parameters."""
+    fn.__signature__ = inspect.Signature(
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+    )
+    return fn
 
 
-def _conditional_functions(ep):
-    """As `_unconditional_functions`, each with a last input `condition`."""
-
-    def log_prob(x, condition):
-        return ep.log_prob(x, condition)
-
-    def conditional_log_probs(x, condition):
-        return ep.conditional_log_probs(x, condition)
-
-    def sample(num_samples, seed, temperature, condition):
-        return ep.sample(num_samples, seed, temperature, condition)
-
-    def complete(known, known_mask, seed, temperature, condition):
-        return ep.complete(known, known_mask, seed, temperature, condition)
-
-    return _table(log_prob, conditional_log_probs, sample, complete)
+def _traced(fn, names, specs):
+    function = tf.function(_with_parameters(fn, names), input_signature=specs, autograph=False)
+    function.get_concrete_function()
+    return function
 
 
-def _autoencoder_functions(model, use_cache):
-    """`encode` (x -> code) and `decode` (code, seed, temperature -> samples, the decoder's engine)
-    of a `PixelCNNAutoEncoder`."""
-    ep = _Endpoints(model, use_cache)
-    decoder = _Endpoints(model.decoder, use_cache)
+def _endpoint(inputs, lower, fn, names):
+    """The traced signature of one serving function: its inputs' checks, then `fn`, lowered."""
+    arg_names = [n if isinstance(n, str) else n.name for n in names]
+    specs = [inputs.spec(n) for n in names]
+    sizes = [i for i, n in enumerate(arg_names) if n == "num_samples"]
+    lowered = lower(fn, [inputs.spec(n) for n in names], sizes=sizes)
 
-    def encode(x):
-        x, _ = ep._scored(x, None)
-        return {"code": model._encode(x)}
+    def served(*args):
+        values = inputs.prepare(dict(zip(arg_names, args)), [n for n in names if not isinstance(n, str)])
+        return lowered(*[values[n] for n in arg_names])
 
-    def decode(code, seed, temperature):
-        return decoder.sample(tf.shape(code)[0], seed, temperature, code)
-
-    return {"encode": (encode, ["x"]), "decode": (decode, ["code", "seed", "temperature"])}
+    return _traced(served, arg_names, specs)
 
 
-def _table(log_prob, conditional_log_probs, sample, complete):
-    # `log_prob` first: ExportArchive makes the first endpoint `serving_default`.
-    return {
-        "log_prob": (log_prob, ["x"]),
-        "conditional_log_probs": (conditional_log_probs, ["x"]),
-        "sample": (sample, ["num_samples", "seed", "temperature"]),
-        "complete": (complete, ["known", "known_mask", "seed", "temperature"]),
-    }
+class _Inputs:
+    """The standard inputs of the signatures of one model: their specs and in-graph checks."""
 
-
-class _Endpoints:
-    """The tensor-only functions behind the signatures of one model."""
-
-    def __init__(self, model, use_cache):
+    def __init__(self, model):
         self.model = model
         self.head = model.head
-        self.use_cache = bool(use_cache)
         self.event_shape = tuple(model.event_shape)
         self.conditional = bool(model.condition_size)
-        # XLA-compiled like `model.sample`, so that a seed draws the same numbers (see tf_xla_function)
-        self._engine = tf_xla_function(
-            lambda vector, known, mask, seed, temperature: model._sample_tensors(
-                vector, known, mask, seed, temperature, use_cache=self.use_cache
-            )
-        )
 
-    # ------------------------------------------------------------------ signatures
-    def specs(self, names):
-        """`tf.TensorSpec`s of the named inputs, plus `condition` for a conditional model."""
+    def spec(self, name):
+        """The `tf.TensorSpec` of an input (`keras.InputSpec` for a model's own)."""
+        if isinstance(name, keras.InputSpec):
+            return tf.TensorSpec(name.shape, tf.as_dtype(name.dtype or "float32"), name=name.name)
         event = (None,) + self.event_shape
-        if "code" in names:  # an autoencoder's `decode`: the code is the decoder's condition
-            return [tf.TensorSpec((None, self.model.code_size), tf.float32, name="code"),
-                    tf.TensorSpec([], tf.int32, name="seed"), tf.TensorSpec([], tf.float32, name="temperature")]
-        table = {
-            "x": tf.TensorSpec(event, tf.float32, name="x"),
-            "known": tf.TensorSpec(event, tf.float32, name="known"),
-            "known_mask": tf.TensorSpec(event, tf.float32, name="known_mask"),
-            "num_samples": tf.TensorSpec([], tf.int32, name="num_samples"),
-            "seed": tf.TensorSpec([], tf.int32, name="seed"),
-            "temperature": tf.TensorSpec([], tf.float32, name="temperature"),
-        }
-        specs = [table[n] for n in names]
-        if self.conditional:
-            if self.model.num_classes is not None:
-                specs.append(tf.TensorSpec([None], tf.int32, name="condition"))
-            else:
-                specs.append(tf.TensorSpec((None,) + tuple(self.model.condition_shape), tf.float32, name="condition"))
-        return specs
+        if name in ("x", "known", "known_mask"):
+            return tf.TensorSpec(event, tf.float32, name=name)
+        if name in ("num_samples", "seed"):
+            return tf.TensorSpec([], tf.int32, name=name)
+        if name == "temperature":
+            return tf.TensorSpec([], tf.float32, name=name)
+        if name == "condition":
+            return self.condition_spec()
+        raise ValueError(f"Unknown serving input. Received: {name!r}")
 
-    # ------------------------------------------------------------------ endpoints
-    def log_prob(self, x, condition=None):
-        x, condition = self._scored(x, condition)
-        params = self.model(x, condition=condition, training=False)
-        log_prob = self.model._log_prob_from_params(params, x, condition, training=False)
-        bits = -log_prob / (self.model.num_dims * math.log(2.0))
-        return {"log_prob": log_prob, "bits_per_dim": bits}
+    def condition_spec(self, shape=None):
+        if self.model.num_classes is not None:
+            return tf.TensorSpec([None], tf.int32, name="condition")
+        return tf.TensorSpec((None,) + tuple(shape or self.model.condition_shape), tf.float32, name="condition")
 
-    def conditional_log_probs(self, x, condition=None):
-        x, condition = self._scored(x, condition)
-        params = self.model(x, condition=condition, training=False)
-        return {"conditional_log_probs": self.head.log_prob(params, x)}
-
-    def sample(self, num_samples, seed, temperature, condition=None):
-        checks = [
-            _assert(num_samples >= 1, "`num_samples` must be an int >= 1. Received:", num_samples),
-            self._temperature_check(temperature),
-        ]
-        checks += self._condition_checks(condition, num_samples)
+    # ------------------------------------------------------------------ checks and preparation
+    def prepare(self, values, own=()):
+        """The inputs after their checks, as the serving function takes them: the condition
+        repeated to the batch, the served seed, `known` zero where it is not kept."""
+        checks = []
+        n = None
+        for name in ("x", "known", "num_samples"):
+            if name in values:
+                n = values[name] if name == "num_samples" else tf.shape(values[name])[0]
+                break
+        for spec in own:
+            if n is None:
+                n = tf.shape(values[spec.name])[0]
+            if values[spec.name].dtype.is_floating:
+                checks.append(_assert(
+                    tf.reduce_all(tf.math.is_finite(values[spec.name])), f"`{spec.name}` contains NaN or inf values."
+                ))
+        if "x" in values:
+            checks += self.value_checks(values["x"], "x")
+        if "num_samples" in values:
+            checks.append(_assert(values["num_samples"] >= 1, "`num_samples` must be an int >= 1. Received:",
+                                  values["num_samples"]))
+        if "temperature" in values:
+            checks.append(self.temperature_check(values["temperature"]))
+        out = dict(values)
+        if "known" in values:
+            known_checks, out["known"], out["known_mask"] = self.known(values["known"], values["known_mask"])
+            checks += known_checks
+        if "condition" in values:
+            checks += self.condition_checks(values["condition"], n)
         with tf.control_dependencies(checks):
-            shape = tf.concat([tf.reshape(num_samples, [1]), tf.constant(self.event_shape, tf.int32)], 0)
-            zeros = tf.zeros(shape, tf.float32)
-        return {"samples": self._draw(condition, zeros, zeros, seed, temperature)}
+            out = {k: tf.identity(v) for k, v in out.items()}
+            if "condition" in out:
+                out["condition"] = repeat(out["condition"], n)
+            if "seed" in out:
+                out["seed"] = served_seed(out["seed"])
+        return out
 
-    def complete(self, known, known_mask, seed, temperature, condition=None):
-        n = tf.shape(known)[0]
+    def known(self, known, known_mask):
         keep = known_mask > 0.5
         checks = [
             _assert(
@@ -325,11 +207,10 @@ class _Endpoints:
                 "to",
                 tf.reduce_max(known_mask),
             ),
-            self._temperature_check(temperature),
         ]
         with tf.control_dependencies(checks[:1]):  # the rest compares known and known_mask elementwise
             values = tf.where(keep, known, tf.zeros_like(known))  # only kept values are checked and used
-            checks += self._value_checks(values, "known", where="where `known_mask` is 1")
+            checks += self.value_checks(values, "known", where="where `known_mask` is 1")
             if self.head.event_size > 1:
                 pixels = tf.reshape(known_mask, [-1, self.head.event_size])
                 checks.append(
@@ -340,36 +221,10 @@ class _Endpoints:
                         "of a pixel.",
                     )
                 )
-        checks += self._condition_checks(condition, n)
-        with tf.control_dependencies(checks):
-            values = tf.identity(values)
             mask = tf.cast(keep, tf.float32)
-        return {"samples": self._draw(condition, values, mask, seed, temperature)}
+        return checks, values, mask
 
-    # ------------------------------------------------------------------ helpers
-    def _scored(self, x, condition):
-        """`x` and `condition` after the in-graph checks; the condition repeated to the batch."""
-        n = tf.shape(x)[0]
-        checks = self._value_checks(x, "x") + self._condition_checks(condition, n)
-        with tf.control_dependencies(checks):
-            x = tf.identity(x)
-            condition = None if condition is None else self._repeat(condition, n)
-        return x, condition
-
-    def _draw(self, condition, known, known_mask, seed, temperature):
-        n = tf.shape(known)[0]
-        vector = None if condition is None else self.model._condition_vector(self._repeat(condition, n))
-        seed = served_seed(seed)
-        out = self._engine(vector, known, known_mask, seed, temperature)
-        out = tf.convert_to_tensor(out)
-        return tf.cast(out, tf.int32) if self.head.is_discrete else tf.cast(out, tf.float32)
-
-    def _repeat(self, condition, n):
-        """One condition (a batch of 1) repeated to `n`; `n` conditions unchanged."""
-        shape = tf.concat([tf.reshape(n, [1]), tf.shape(condition)[1:]], 0)
-        return tf.broadcast_to(condition, shape)
-
-    def _value_checks(self, x, name, where=""):
+    def value_checks(self, x, name, where=""):
         where = f" {where}" if where else ""
         finite = tf.math.is_finite(x)
         checks = [_assert(tf.reduce_all(finite), f"`{name}` contains NaN or inf values{where}.")]
@@ -398,16 +253,14 @@ class _Endpoints:
             )
         return checks
 
-    def _temperature_check(self, temperature):
+    def temperature_check(self, temperature):
         return _assert(
             tf.logical_and(temperature > 0.0, tf.math.is_finite(temperature)),
             "`temperature` must be a finite float > 0. Received:",
             temperature,
         )
 
-    def _condition_checks(self, condition, n):
-        if condition is None:
-            return []
+    def condition_checks(self, condition, n):
         size = tf.shape(condition)[0]
         checks = [
             _assert(
@@ -436,6 +289,181 @@ class _Endpoints:
         return checks
 
 
+class _Stream:
+    """`generate_init` and `generate_step`: streaming `model.generate` as two signatures.
+
+    The state is a flat dict of tensors with stable names: `cache_0` ... `cache_{k-1}`, the
+    leaves of the model's generation cache in the order of its structure (dicts in their
+    insertion order, lists in order: never named after layers), then `x_prev`, `index` and
+    `seed`. A server feeds the state that one call returns to the next.
+
+    Each `generate_step` call draws `stream_steps = input_shape[0]` time steps (a fixed number:
+    the loop is compiled like `model.generate`'s, so that a seed gives the model's samples).
+    """
+
+    def __init__(self, model, inputs, lower):
+        self.model, self.inputs, self.lower = model, inputs, lower
+        self.stream_steps = int(model.event_shape[0])
+        # A local condition (time-aligned features) lives in the cache under two keys: the features
+        # of the call's steps (`local_condition_features`) and the time step they start at.
+        self.local = tuple(model.local_condition_keys)
+        if self.local and len(self.local) != 2:
+            raise ValueError(
+                "A model with a local condition names two cache keys in `local_condition_keys`: its features and "
+                f"the time step they start at. Received: local_condition_keys={self.local!r}"
+            )
+        self.global_condition = inputs.conditional and not self.local
+        # the cache's structure and its leaves' specs: batch dimensions from two probe batch sizes
+        probes = [self._initial_state(n, self._probe(n), ops.convert_to_tensor(0, "int32")) for n in (1, 2)]
+        self.template = probes[0]["cache"]
+        self.cache_paths = list(_paths(self.template))
+        self.state_specs = []
+        for (name, one), (_, two) in zip(self._leaves(probes[0]), self._leaves(probes[1])):
+            shape = [None if a != b else a for a, b in zip(one.shape, two.shape)]
+            dtype = tf.as_dtype(keras.backend.standardize_dtype(one.dtype))
+            self.state_specs.append(tf.TensorSpec(shape, dtype, name=name))
+        self.names = [spec.name for spec in self.state_specs]
+
+    def _probe(self, n):
+        if not self.global_condition:
+            return None
+        if self.model.num_classes is not None:
+            return ops.zeros((n,), "int32")
+        return ops.zeros((n,) + tuple(self.model.condition_shape), "float32")
+
+    def _initial_state(self, n, condition, seed):
+        model = self.model
+        vector = None if condition is None else model.condition_vector(condition)
+        return {
+            "cache": model.init_cache(n, vector, seed),
+            "x_prev": ops.zeros((n, model.head.event_size), "float32"),
+            "index": ops.zeros((), "int32"),
+            "seed": seed,
+        }
+
+    # ------------------------------------------------------------------ the flat state
+    def _leaves(self, state):
+        """`(name, tensor)` of the state's tensors: the cache's leaves read by their paths in the
+        template (a compiled loop may hand dicts back in another key order), then the rest."""
+        cache = [(f"{CACHE_PREFIX}{i}", _get(state["cache"], path)) for i, path in enumerate(self.cache_paths)]
+        return cache + [(key, state[key]) for key in STATE_TENSORS]
+
+    def _flat(self, state):
+        return dict(self._leaves(state))
+
+    def _nested(self, flat):
+        cache = _pack(self.template, iter(flat[f"{CACHE_PREFIX}{i}"] for i in range(len(self.cache_paths))))
+        return {"cache": cache, **{key: flat[key] for key in STATE_TENSORS}}
+
+    # ------------------------------------------------------------------ generate_init
+    def init_endpoint(self):
+        """`generate_init(num_samples, seed[, condition])` -> the state: `cache_0` ... `cache_{k-1}`
+        (the cache's tensors, named by position), `x_prev`, `index`, `seed`."""
+        inputs = self.inputs
+        names = ["num_samples", "seed"] + (["condition"] if self.global_condition else [])
+
+        def init(num_samples, seed, condition=None):
+            return self._flat(self._initial_state(num_samples, condition, seed))
+
+        lowered = self.lower(init, [inputs.spec(n) for n in names], sizes=[0])
+
+        def served(*args):
+            values = inputs.prepare(dict(zip(names, args)))
+            return lowered(*[values[n] for n in names])
+
+        return _traced(served, names, [inputs.spec(n) for n in names])
+
+    # ------------------------------------------------------------------ generate_step
+    def step_endpoint(self):
+        """`generate_step(cache_0, ..., cache_{k-1}, x_prev, index, seed, temperature[, condition])`
+        -> `samples` (the next `input_shape[0]` time steps) and the next state, same names."""
+        model, inputs, steps = self.model, self.inputs, self.stream_steps
+        names = self.names + ["temperature"] + (["condition"] if self.local else [])
+        specs = self.state_specs + [inputs.spec("temperature")]
+        if self.local:  # the frames of this call's `input_shape[0]` steps: `condition_shape` itself
+            specs.append(inputs.condition_spec())
+        per_step = model.steps_per_group
+        capacity = model.stream_capacity
+
+        def run(model, cache, x_prev, index, seed, temperature):
+            return generation.generate_tensors(model, cache, x_prev, index, seed, temperature, steps)
+
+        # compiled as `model.generate` compiles its loop (XLA on TensorFlow: the same numbers for a seed)
+        loop = generation.compile.compiled_method(model, f"serve_generate_steps{steps}", run)
+
+        def step(*args):
+            flat = dict(zip(names, args))
+            state = self._nested(flat)
+            cache = state["cache"]
+            if self.local:  # what `model.add_local_condition` puts in the cache, from tensors
+                features_key, start_key = self.local
+                features = model.local_condition_features(model.condition_vector(flat["condition"]))
+                cache = {**cache, features_key: features, start_key: state["index"] // per_step}
+            out, cache, x_prev = loop(cache, state["x_prev"], state["index"], state["seed"], flat["temperature"])
+            cache = {k: v for k, v in cache.items() if k not in self.local}
+            out = ops.cast(out, "int32") if model.head.is_discrete else ops.cast(out, "float32")
+            new = {"cache": cache, "x_prev": x_prev, "index": state["index"] + steps * per_step,
+                   "seed": state["seed"]}
+            return {"samples": out, **self._flat(new)}
+
+        lowered = self.lower(step, specs)
+
+        def served(*args):
+            flat = dict(zip(names, args))
+            checks = [inputs.temperature_check(flat["temperature"])]
+            if capacity is not None:
+                drawn = flat["index"] // per_step
+                checks.append(_assert(
+                    drawn + steps <= capacity,
+                    f"The generation cache holds {capacity} time steps and each `generate_step` draws "
+                    f"{steps}: the stream is full. Start another with `generate_init`. Steps drawn:",
+                    drawn,
+                ))
+            if self.local:
+                n = tf.shape(flat["x_prev"])[0]
+                checks += inputs.condition_checks(flat["condition"], n)
+            with tf.control_dependencies(checks):
+                args = [tf.identity(a) for a in args]
+                if self.local:
+                    args[-1] = repeat(args[-1], tf.shape(flat["x_prev"])[0])
+            return lowered(*args)
+
+        return _traced(served, names, specs)
+
+
+def _paths(tree, path=()):
+    """The paths of the leaves of a nested structure: dicts in their insertion order, lists in order."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _paths(value, path + (key,))
+    elif isinstance(tree, (list, tuple)):
+        for i, value in enumerate(tree):
+            yield from _paths(value, path + (i,))
+    else:
+        yield path
+
+
+def _get(tree, path):
+    for key in path:
+        tree = tree[key]
+    return tree
+
+
+def _pack(template, values):
+    """`template`'s structure with its leaves taken from `values` in the order of `_paths`."""
+    if isinstance(template, dict):
+        return {key: _pack(value, values) for key, value in template.items()}
+    if isinstance(template, (list, tuple)):
+        return type(template)(_pack(value, values) for value in template)
+    return next(values)
+
+
+def repeat(condition, n):
+    """One condition (a batch of 1) repeated to `n`; `n` conditions unchanged."""
+    shape = tf.concat([tf.reshape(n, [1]), tf.shape(condition)[1:]], 0)
+    return tf.broadcast_to(condition, shape)
+
+
 def served_seed(seed):
     """The sampling seed of a served call: `seed % (2**31 - 1)`, or a fresh one when `seed < 0`.
 
@@ -455,15 +483,6 @@ def served_seed(seed):
         )
 
     return tf.cond(seed < 0, fresh, lambda: tf.math.floormod(seed, SEED_MODULUS))
-
-
-def _with_arguments(fn, names):
-    """`fn(*args)` as a function whose parameters are `names` (ExportArchive names the signature's
-    inputs after the traced function's parameters)."""
-    source = f"def wrapper({', '.join(names)}):\n    return fn({', '.join(names)})\n"
-    scope = {"fn": fn}
-    exec(source, scope)  # noqa: S102 -- the names are the state's paths, made above
-    return scope["wrapper"]
 
 
 def _assert(condition, message, *data):

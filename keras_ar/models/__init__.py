@@ -5,6 +5,7 @@ from keras_ar.models.finite_memory_ar import FiniteMemoryAR
 from keras_ar.models.fvsbn import FVSBN
 from keras_ar.models.gated_pixel_cnn import GatedPixelCNN
 from keras_ar.models.histogram import Histogram
+from keras_ar.models.image_model import ImageModel
 from keras_ar.models.made import MADE
 from keras_ar.models.nade import NADE
 from keras_ar.models.pixel_cnn import PixelCNN
@@ -17,6 +18,6 @@ from keras_ar.models.transformer_ar import TransformerAR
 from keras_ar.models.wavenet import WaveNet
 
 __all__ = [
-    "AutoregressiveModel", "FVSBN", "FiniteMemoryAR", "GatedPixelCNN", "Histogram", "MADE", "NADE", "PixelCNN",
-    "PixelCNNAutoEncoder", "PixelCNNPlusPlus", "PixelRNN", "RecurrentAR", "RNADE", "TransformerAR", "WaveNet",
+    "AutoregressiveModel", "FVSBN", "FiniteMemoryAR", "GatedPixelCNN", "Histogram", "ImageModel", "MADE", "NADE",
+    "PixelCNN", "PixelCNNAutoEncoder", "PixelCNNPlusPlus", "PixelRNN", "RecurrentAR", "RNADE", "TransformerAR", "WaveNet",
 ]

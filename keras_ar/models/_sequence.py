@@ -4,6 +4,7 @@ import numpy as np
 from keras import ops
 
 from keras_ar import distributions
+from keras_ar.generation.sampling import capacity_bucket
 from keras_ar.models.autoregressive_model import AutoregressiveModel
 
 
@@ -21,6 +22,8 @@ class SequenceModel(AutoregressiveModel):
     `self.output_layer` (a Dense to the head parameters) before it builds, and implements
     `_advance(cache, inputs, t) -> (hidden, state)`: the network at time step `t` from the
     flattened features of step t - 1, where `state` replaces `cache[self._state_key]`.
+    Its `init_cache(batch_size, condition=None, seed=None, num_steps=None)` takes the time
+    steps the generation holds (`num_steps`, which only a key/value cache needs).
     """
 
     variable_length = True
@@ -102,6 +105,11 @@ class SequenceModel(AutoregressiveModel):
         return hidden + ops.take(self.channel_bias, channel, axis=0)
 
     # ------------------------------------------------------------------ cached sampling
+    def sample_capacity(self, num_steps):
+        """The time steps one compiled `sample(num_steps=...)` holds: the input length, or the next
+        power of two >= `num_steps` (so lengths up to it share one compilation)."""
+        return capacity_bucket(num_steps, self.event_shape[0])
+
     def _frame_cache(self, batch_size):
         """With several channels, the zero values `[b, C]` and hidden layer `[b, H]` of the current step."""
         if self.num_channels == 1:

@@ -154,9 +154,9 @@ class FiniteMemoryAR(SequenceModel):
         return h
 
     # ------------------------------------------------------------------ cached sampling
-    def init_cache(self, batch_size, condition=None, seed=None):
+    def init_cache(self, batch_size, condition=None, seed=None, num_steps=None):
         """A zero window of the last `order` steps' features, the condition and, with several
-        channels, the current step's values and last hidden layer."""
+        channels, the current step's values and last hidden layer (`num_steps`: any; the cache does not grow)."""
         width = self.order * self.num_channels * self.input_depth
         cache = {"window": ops.zeros((batch_size, width), "float32")}
         if condition is not None:

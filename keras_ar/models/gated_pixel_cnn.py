@@ -1,20 +1,15 @@
 """Gated PixelCNN: vertical and horizontal stacks of gated units, no blind spot, cached sampling."""
 
-import numbers
-
 import keras
-import numpy as np
 from keras import ops
 
 from keras_ar.layers.gated_block import GatedBlock
-from keras_ar.layers.masked_conv2d import MaskedConv2D
-from keras_ar.models._image_biases import centered_inputs
-from keras_ar.models.autoregressive_model import AutoregressiveModel
-from keras_ar.utils.checks import check_int as _check_int
+from keras_ar.models.image_model import ImageModel
+from keras_ar.utils.checks import check_int
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
-class GatedPixelCNN(AutoregressiveModel):
+class GatedPixelCNN(ImageModel):
     """Gated PixelCNN: `num_blocks` `GatedBlock`s, summed skip outputs, a 1x1 output network.
 
     The image (levels mapped to [-1, 1]) enters the first `GatedBlock` (mask A,
@@ -108,36 +103,17 @@ class GatedPixelCNN(AutoregressiveModel):
         super().__init__(
             input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
         )
-        if len(self.event_shape) != 3 or self.event_shape[-1] not in (1, 3):
-            raise ValueError(
-                "`input_shape` must be (height, width, channels) with 1 or 3 channels. "
-                f"Received: input_shape={self.event_shape}"
-            )
-        color = 3 if self.event_shape[-1] == 3 and self.head.event_size == 1 else 1
-        _check_int(filters, "filters", 1)
-        _check_int(num_blocks, "num_blocks", 1)
-        for value, name in ((kernel_size, "kernel_size"), (first_kernel_size, "first_kernel_size")):
-            if _check_int(value, name, 3) % 2 == 0:
-                raise ValueError(f"`{name}` must be an odd int >= 3 (e.g. {value + 1}). Received: {name}={value}")
+        color = self.color_channels
+        check_int(filters, "filters", 1)
+        check_int(num_blocks, "num_blocks", 1)
+        self.check_kernel_size(kernel_size, "kernel_size", 3)
+        self.check_kernel_size(first_kernel_size, "first_kernel_size", 3)
         for value, name in ((skip_filters, "skip_filters"), (output_hidden_units, "output_hidden_units")):
             if value is not None:
-                _check_int(value, name, 1)
-        if color == 3:
-            for value, name in (
-                (filters, "filters"),
-                (skip_filters, "skip_filters"),
-                (output_hidden_units, "output_hidden_units"),
-            ):
-                if value is not None and value % 3:
-                    raise ValueError(
-                        f"With RGB images and a per-channel head, `{name}` must be a multiple of 3 (one group "
-                        f"per colour), e.g. {name}={3 * max(1, round(value / 3))}. Received: {name}={value}"
-                    )
-        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"`dropout` must be a float in [0, 1). Received: dropout={dropout!r}")
-        if not isinstance(position_bias, bool):
-            raise ValueError(f"`position_bias` must be a bool. Received: position_bias={position_bias!r}")
-        self.spatial_condition = self.condition_shape is not None and len(self.condition_shape) == 3
+                check_int(value, name, 1)
+        self.check_color_groups(filters=filters, skip_filters=skip_filters, output_hidden_units=output_hidden_units)
+        self.check_dropout(dropout)
+        self.add_position_weights(filters, position_bias, name="position_embedding")
 
         # === Layers ===
         skip = filters if skip_filters is None else skip_filters
@@ -155,15 +131,9 @@ class GatedPixelCNN(AutoregressiveModel):
             )
             for i in range(num_blocks)
         ]
-        self.hidden_conv = MaskedConv2D(hidden, 1, mask_type="B", color_channels=color, name="hidden_conv")
-        self.output_conv = MaskedConv2D(
-            color * self.head.num_params, 1, mask_type="B", color_channels=color, name="output_conv"
-        )
-        self.condition_conv = (
-            keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name="condition_conv")
-            if self.spatial_condition
-            else None
-        )
+        self.hidden_conv = self.masked_conv(hidden, 1, "B", name="hidden_conv")
+        self.output_conv = self.masked_conv(self.params_per_pixel, 1, "B", name="output_conv")
+        self.add_condition_features(filters)
 
         # === Config ===
         self.filters = filters
@@ -173,22 +143,12 @@ class GatedPixelCNN(AutoregressiveModel):
         self.skip_filters = skip_filters
         self.output_hidden_units = output_hidden_units
         self.dropout = dropout
-        self.position_bias = position_bias
-        self.color_channels = color
         self.build()
 
-    def build(self, input_shape=None):
-        if self.position_bias and not hasattr(self, "position_embedding"):
-            self.position_embedding = self.add_weight(
-                name="position_embedding", shape=self.event_shape[:2] + (self.filters,), initializer="zeros"
-            )
-        super().build(input_shape)
-
     def compute_params(self, x, condition=None, training=False):
-        vector, features = self._conditions(condition)
+        vector, features = self.split_condition(condition)
         feature_map = self._feature_rows(features, 0, self.event_shape[0])
-        skips = self._stacks(self._scale_inputs(x), vector, feature_map, training)
-        return self._output(skips)
+        return self._output(self._stacks(self.scale_inputs(x), vector, feature_map, training))
 
     def _stacks(self, h, vector, feature_map, training=False, inputs=None):
         """Every block on the scaled image; the summed skips. `inputs` collects each block's (v, h)."""
@@ -205,40 +165,15 @@ class GatedPixelCNN(AutoregressiveModel):
         if len(skips.shape) == 2:
             h = ops.relu(self.hidden_conv.pixel_output(ops.relu(skips)))
             return self.output_conv.pixel_output(h)
-        h = ops.relu(self.hidden_conv(ops.relu(skips)))
-        # [b, H, W, C * P], C contiguous groups of P -> [b, *group_shape, P]
-        return ops.reshape(self.output_conv(h), (-1,) + self.group_shape + (self.head.num_params,))
-
-    def _scale_inputs(self, x):
-        return centered_inputs(self.head, x)
-
-    def _conditions(self, condition):
-        """The condition vector `[b, d]` for the blocks, and the condition image's features
-        `[b, h, w, filters]` at its own size (nearest upsampling happens per row)."""
-        if condition is None:
-            return None, None
-        if not self.spatial_condition:
-            return condition, None
-        image = ops.reshape(condition, (-1,) + self.condition_shape)
-        return None, self.condition_conv(image)
+        return self.image_params(self.output_conv(ops.relu(self.hidden_conv(ops.relu(skips)))))
 
     def _feature_rows(self, features, row, num_rows):
         """The blocks' condition map for image rows `row .. row + num_rows - 1` (`row` may be a
-        tensor): the condition features upsampled by nearest repetition (image row i reads
-        condition row `i * h // height`) plus the position embedding, `[b, R, W, filters]`;
-        None when the model has neither."""
-        height, width = self.event_shape[:2]
-        total = None
-        if features is not None:
-            h, w = self.condition_shape[:2]
-            rows = ops.convert_to_tensor((np.arange(height) * h // height).astype("int32"))
-            rows = ops.slice(rows, [row], [num_rows])
-            cols = (np.arange(width) * w // width).astype("int32")
-            total = ops.take(ops.take(features, rows, axis=1), cols, axis=2)
+        tensor): the condition image's features upsampled by nearest repetition plus the
+        position embedding, `[b, R, W, filters]`; None when the model has neither."""
+        total = self.condition_map(features, self.event_shape[:2], row, num_rows)
         if self.position_bias:
-            # the variable's value, not the variable: on JAX a variable handed to an op stays in the trace
-            embedding = ops.convert_to_tensor(self.position_embedding)
-            position = ops.expand_dims(ops.slice(embedding, [row, 0, 0], [num_rows, width, self.filters]), 0)
+            position = self.position_rows(row, num_rows)
             total = position if total is None else total + position
         return total
 
@@ -248,17 +183,16 @@ class GatedPixelCNN(AutoregressiveModel):
         `[b, H + k//2, W + 2 * (k//2), C]` (the first one is the image, also read by the first
         horizontal stack), the horizontal inputs of the later blocks over one row
         `[b, W + k//2, filters]`; the links of the current row `[b, W, 2 * filters]`; the condition."""
-        height, width, channels = self.event_shape
+        width, channels = self.event_shape[1:]
         vertical, horizontal, links = [], [], []
         for i, block in enumerate(self.blocks):
             pad = block.kernel_size // 2
-            depth = channels if i == 0 else self.filters
-            vertical.append(ops.zeros((batch_size, height + pad, width + 2 * pad, depth), "float32"))
+            vertical.append(self.image_buffer(batch_size, block.kernel_size, channels if i == 0 else self.filters))
             if i:
                 horizontal.append(ops.zeros((batch_size, width + pad, self.filters), "float32"))
             links.append(ops.zeros((batch_size, width, 2 * self.filters), "float32"))
         cache = {"vertical": vertical, "horizontal": horizontal, "links": links}
-        vector, features = self._conditions(condition)
+        vector, features = self.split_condition(condition)
         if vector is not None:
             cache["condition"] = vector
         if features is not None:
@@ -272,13 +206,12 @@ class GatedPixelCNN(AutoregressiveModel):
         vector, features = cache.get("condition"), cache.get("features")
         inputs = []
         feature_map = self._feature_rows(features, 0, self.event_shape[0])
-        self._stacks(self._scale_inputs(x), vector, feature_map, inputs=inputs)
-        pixel = num_known // 3 if self.color_channels == 3 else num_known
-        row = ops.minimum(pixel // width, self.event_shape[0] - 1)
+        self._stacks(self.scale_inputs(x), vector, feature_map, inputs=inputs)
+        row = ops.minimum(self.step_position(num_known)[0], self.event_shape[0] - 1)
         vertical, horizontal = [], []
         for i, (block, (v, h)) in enumerate(zip(self.blocks, inputs)):
             pad = block.kernel_size // 2
-            vertical.append(ops.pad(v, [[0, 0], [pad, 0], [pad, pad], [0, 0]]))
+            vertical.append(self.pad_image(v, block.kernel_size))
             if i:
                 current = ops.slice(h, [0, row, 0, 0], [ops.shape(h)[0], 1, width, self.filters])[:, 0]
                 horizontal.append(ops.pad(current, [[0, 0], [pad, 0], [0, 0]]))
@@ -310,21 +243,12 @@ class GatedPixelCNN(AutoregressiveModel):
     def step(self, cache, x_prev, index):
         """Params `[b, num_params]` of the group at `index`: the horizontal stacks at its pixel
         only, after the vertical stacks of the row above when the pixel starts a row."""
-        width, channels = self.event_shape[1:]
-        per_channel = self.color_channels == 3  # groups are sub-pixels R, G, B
-        index = ops.convert_to_tensor(index, "int32")
-        prev = ops.maximum(index - 1, 0)  # at index 0, x_prev (zeros) goes where nothing reads it yet
-        pixel, prev_pixel = (index // 3, prev // 3) if per_channel else (index, prev)
-        sub = index % 3 if per_channel else ops.zeros((), "int32")
-        row, col = pixel // width, pixel % width
+        channels = self.event_shape[-1]
+        row, col, sub = self.step_position(index)
         n = ops.shape(x_prev)[0]
-
-        # The previous group, scaled as the teacher-forced pass scales it, into the image buffer.
         pad0 = self.blocks[0].kernel_size // 2
         vertical = list(cache["vertical"])
-        value = ops.reshape(self._scale_inputs(x_prev), (-1, 1, 1, 1 if per_channel else channels))
-        start = [0, prev_pixel // width + pad0, prev_pixel % width + pad0, prev % 3 if per_channel else 0]
-        vertical[0] = ops.slice_update(vertical[0], start, value)
+        vertical[0] = self.write_previous(vertical[0], x_prev, index, self.blocks[0].kernel_size)
 
         new_row = ops.logical_and(ops.logical_and(ops.equal(col, 0), ops.equal(sub, 0)), row > 0)
         vertical, links = ops.cond(
@@ -345,24 +269,6 @@ class GatedPixelCNN(AutoregressiveModel):
             link = ops.take(links[i], col, axis=1)
             h, skip = block.horizontal_pixel(window, link, vector, feature)
             skips = skip if skips is None else skips + skip
-        params = self._output(skips)
-        if per_channel:  # the whole pixel was recomputed; its channels are R, G, B groups of P
-            params = ops.take(ops.reshape(params, (-1, 3, self.head.num_params)), sub, axis=1)
+        # for an RGB per-channel head the whole pixel was recomputed: its R, G, B groups of P
+        params = self.select_subpixel(self._output(skips), sub)
         return params, {**cache, "vertical": vertical, "horizontal": horizontal, "links": links}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "filters": self.filters,
-                "num_blocks": self.num_blocks,
-                "kernel_size": self.kernel_size,
-                "first_kernel_size": self.first_kernel_size,
-                "skip_filters": self.skip_filters,
-                "output_hidden_units": self.output_hidden_units,
-                "dropout": self.dropout,
-                "position_bias": self.position_bias,
-            }
-        )
-        return config
-

@@ -3,14 +3,12 @@
 import keras
 from keras import ops
 
-from keras_ar.layers.masked_conv2d import MaskedConv2D
-from keras_ar.models._image_biases import LayerBiases
-from keras_ar.models.autoregressive_model import AutoregressiveModel
-from keras_ar.utils.checks import check_int as _check_int
+from keras_ar.models.image_model import ImageModel
+from keras_ar.utils.checks import check_int
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
-class PixelCNN(LayerBiases, AutoregressiveModel):
+class PixelCNN(ImageModel):
     """PixelCNN: a mask-A convolution, residual blocks of mask-B convolutions, a 1x1 head.
 
     The image (levels mapped to [-1, 1]) goes through a `first_kernel_size` mask-A
@@ -57,7 +55,8 @@ class PixelCNN(LayerBiases, AutoregressiveModel):
             images whose statistics depend on the position (centred digits) this gives the
             conditionals the location they otherwise lack. It does not depend on the data,
             so causality is unchanged. Defaults to False.
-        **kwargs: `num_classes`, `condition_shape`, `name`, as in `AutoregressiveModel`.
+        **kwargs: `num_classes`, `condition_shape`, `condition_scale`, `name`, as in
+            `AutoregressiveModel`.
 
     Example:
 
@@ -90,38 +89,21 @@ class PixelCNN(LayerBiases, AutoregressiveModel):
         super().__init__(
             input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
         )
-        if len(self.event_shape) != 3 or self.event_shape[-1] not in (1, 3):
-            raise ValueError(
-                "`input_shape` must be (height, width, channels) with 1 or 3 channels. "
-                f"Received: input_shape={self.event_shape}"
-            )
-        color = 3 if self.event_shape[-1] == 3 and self.head.event_size == 1 else 1
+        color = self.color_channels
         if filters is None:
             filters = 96 if color == 3 else 64
-        _check_int(filters, "filters", minimum=1)
-        _check_int(num_residual_blocks, "num_residual_blocks", minimum=0)
-        for value, name in ((kernel_size, "kernel_size"), (first_kernel_size, "first_kernel_size")):
-            if _check_int(value, name, minimum=1) % 2 == 0:
-                raise ValueError(f"`{name}` must be an odd int. Received: {name}={value}")
+        check_int(filters, "filters", minimum=1)
+        check_int(num_residual_blocks, "num_residual_blocks", minimum=0)
+        self.check_kernel_size(kernel_size, "kernel_size")
+        self.check_kernel_size(first_kernel_size, "first_kernel_size")
         if output_hidden_units is not None:
-            _check_int(output_hidden_units, "output_hidden_units", minimum=1)
-        if color == 3:
-            for value, name in ((filters, "filters"), (output_hidden_units, "output_hidden_units")):
-                if value is not None and value % 3:
-                    raise ValueError(
-                        f"With RGB images and a per-channel head, `{name}` must be a multiple of 3 "
-                        f"(one group per colour). Received: {name}={value}"
-                    )
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"`dropout` must be a float in [0, 1). Received: dropout={dropout!r}")
+            check_int(output_hidden_units, "output_hidden_units", minimum=1)
+        self.check_color_groups(filters=filters, output_hidden_units=output_hidden_units)
+        self.check_dropout(dropout)
 
         # === Layers ===
         half = 3 * max(1, filters // 6) if color == 3 else max(1, filters // 2)
-        out_channels = color * self.head.num_params
-
-        def conv(units, size, mask_type, name):
-            return MaskedConv2D(units, size, mask_type=mask_type, color_channels=color, name=name)
-
+        conv = self.masked_conv
         self.input_conv = conv(filters, first_kernel_size, "A", "input_conv")
         self.block_in = [conv(half, 1, "B", f"block{i}_in") for i in range(num_residual_blocks)]
         self.block_mid = [conv(half, kernel_size, "B", f"block{i}_mid") for i in range(num_residual_blocks)]
@@ -129,12 +111,12 @@ class PixelCNN(LayerBiases, AutoregressiveModel):
         self.hidden_conv = (
             conv(output_hidden_units, 1, "B", "hidden_conv") if output_hidden_units is not None else None
         )
-        self.output_conv = conv(out_channels, 1, "B", "output_conv")
+        self.output_conv = conv(self.params_per_pixel, 1, "B", "output_conv")
         self.dropout_layer = keras.layers.Dropout(dropout, name="dropout") if dropout > 0 else None
         # One projection of the condition, split into a bias for every convolution's output.
         widths = [filters] + [half, half, filters] * num_residual_blocks
-        widths += ([output_hidden_units] if output_hidden_units is not None else []) + [out_channels]
-        self._init_biases(widths, position_bias)
+        widths += ([output_hidden_units] if output_hidden_units is not None else []) + [self.params_per_pixel]
+        self.add_layer_biases(widths, position_bias)
 
         # === Config ===
         self.filters = filters
@@ -143,32 +125,23 @@ class PixelCNN(LayerBiases, AutoregressiveModel):
         self.first_kernel_size = first_kernel_size
         self.output_hidden_units = output_hidden_units
         self.dropout = dropout
-        self.color_channels = color
         self.build()
 
-    def build(self, input_shape=None):
-        self._build_biases()
-        super().build(input_shape)
-
     def compute_params(self, x, condition=None, training=False):
-        projection = None if condition is None else self._project_condition(condition)
-        params = self._network(self._scale_inputs(x), lambda layer, h: layer(h), self._bias(projection), training)
-        # [b, H, W, C * P], C contiguous groups of P -> [b, *group_shape, P]
-        return ops.reshape(params, (-1,) + self.group_shape + (self.head.num_params,))
+        biases = self.layer_biases(self.project_condition(condition))
+        return self.image_params(self._network(self.scale_inputs(x), lambda layer, h: layer(h), biases, training))
 
-    def _network(self, h, conv, bias, training=False):
+    def _network(self, h, conv, biases, training=False):
         """Every layer after the input scaling, written once for the image and for one pixel.
 
         `conv(layer, inputs)` is the convolution without the condition/position bias: on the
         whole image (`compute_params`, `fill_cache`) or at one pixel (`step`, where `inputs` is the
-        pixel's activations `[b, C]`). `bias` is None or the summed biases `[..., total]`.
+        pixel's activations `[b, C]`). `biases` are the layers' biases (`layer_biases`).
         """
-
-        sliced = self._bias_slots(bias)
+        biases = iter(biases)
 
         def masked(layer, inputs):
-            y, b = conv(layer, inputs), sliced()
-            return y if b is None else y + b
+            return self.biased(conv(layer, inputs), next(biases))
 
         h = masked(self.input_conv, h)
         for conv_in, conv_mid, conv_out in zip(self.block_in, self.block_mid, self.block_out):
@@ -189,15 +162,13 @@ class PixelCNN(LayerBiases, AutoregressiveModel):
 
     def init_cache(self, batch_size, condition=None, seed=None):
         """Zero input buffers `[b, H + kh//2, W + 2 * (kw//2), C_in]` and the projected condition."""
-        height, width = self.event_shape[:2]
-        buffers = {}
-        for layer in self._buffered():
-            kh, kw = layer.kernel_size
-            shape = (batch_size, height + kh // 2, width + 2 * (kw // 2), layer.kernel.shape[2])
-            buffers[layer.name] = ops.zeros(shape, "float32")
+        buffers = {
+            layer.name: self.image_buffer(batch_size, layer.kernel_size, layer.kernel.shape[2])
+            for layer in self._buffered()
+        }
         cache = {"buffers": buffers}
         if condition is not None and self.condition_projection is not None:
-            cache["condition_bias"] = self._project_condition(condition)
+            cache["condition_bias"] = self.project_condition(condition)
         return cache
 
     def fill_cache(self, cache, x, num_known):
@@ -206,58 +177,26 @@ class PixelCNN(LayerBiases, AutoregressiveModel):
 
         def conv(layer, h):
             if layer.name in cache["buffers"]:
-                kh, kw = layer.kernel_size
-                buffers[layer.name] = ops.pad(h, [[0, 0], [kh // 2, 0], [kw // 2, kw // 2], [0, 0]])
+                buffers[layer.name] = self.pad_image(h, layer.kernel_size)
             return layer(h)
 
-        self._network(self._scale_inputs(x), conv, self._bias(cache.get("condition_bias")))
+        self._network(self.scale_inputs(x), conv, self.layer_biases(cache.get("condition_bias")))
         return {**cache, "buffers": buffers}
 
     def step(self, cache, x_prev, index):
         """Params `[b, num_params]` of the group at `index`, computing every layer at its pixel only."""
-        width, channels = self.event_shape[1], self.event_shape[2]
-        per_channel = self.color_channels == 3  # groups are sub-pixels R, G, B
-        index = ops.convert_to_tensor(index, "int32")
-        prev = ops.maximum(index - 1, 0)  # at index 0, x_prev (zeros) goes where nothing reads it yet
-        pixel, prev_pixel = (index // 3, prev // 3) if per_channel else (index, prev)
-        row, col = pixel // width, pixel % width
+        row, col, sub = self.step_position(index)
         buffers = dict(cache["buffers"])
-
-        # The previous group, scaled as `compute_params` scales its input, into the input buffer.
-        kh, kw = self.input_conv.kernel_size
-        value = ops.reshape(self._scale_inputs(x_prev), (-1, 1, 1, 1 if per_channel else channels))
-        start = [0, prev_pixel // width + kh // 2, prev_pixel % width + kw // 2, prev % 3 if per_channel else 0]
-        buffers[self.input_conv.name] = ops.slice_update(buffers[self.input_conv.name], start, value)
+        name = self.input_conv.name
+        buffers[name] = self.write_previous(buffers[name], x_prev, index, self.input_conv.kernel_size)
 
         def conv(layer, h):
             if layer.name not in buffers:  # 1x1: pointwise at the pixel
                 return layer.pixel_output(h)
-            kh, kw = layer.kernel_size
-            buffer = buffers[layer.name]
             if h is not None:  # None for the input layer: its input was written above
-                update = ops.reshape(h, (-1, 1, 1, ops.shape(h)[-1]))
-                buffer = buffers[layer.name] = ops.slice_update(buffer, [0, row + kh // 2, col + kw // 2, 0], update)
-            # the window ending at the pixel: rows above it and its own row (rows below are masked out)
-            size = [ops.shape(buffer)[0], kh // 2 + 1, kw, ops.shape(buffer)[-1]]
-            return layer.pixel_output(ops.slice(buffer, [0, row, col, 0], size))
+                buffers[layer.name] = self.write_pixel(buffers[layer.name], h, row, col, layer.kernel_size)
+            return layer.pixel_output(self.pixel_window(buffers[layer.name], row, col, layer.kernel_size))
 
-        params = self._network(None, conv, self._bias(cache.get("condition_bias"), (row, col)))
-        if per_channel:  # the whole pixel was recomputed; its channels are R, G, B groups of P
-            params = ops.take(ops.reshape(params, (-1, 3, self.head.num_params)), index % 3, axis=1)
-        return params, {**cache, "buffers": buffers}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "filters": self.filters,
-                "num_residual_blocks": self.num_residual_blocks,
-                "kernel_size": self.kernel_size,
-                "first_kernel_size": self.first_kernel_size,
-                "output_hidden_units": self.output_hidden_units,
-                "dropout": self.dropout,
-                "position_bias": self.position_bias,
-            }
-        )
-        return config
-
+        params = self._network(None, conv, self.layer_biases(cache.get("condition_bias"), (row, col)))
+        # for an RGB per-channel head the whole pixel was recomputed: its R, G, B groups of P
+        return self.select_subpixel(params, sub), {**cache, "buffers": buffers}

@@ -5,15 +5,15 @@ import numbers
 import keras
 from keras import ops
 
-from keras_ar.models.autoregressive_model import AutoregressiveModel
 from keras_ar.models.gated_pixel_cnn import GatedPixelCNN
+from keras_ar.models.image_model import ImageModel
 from keras_ar.utils.checks import check_condition
 from keras_ar.utils.checks import static_shape
-from keras_ar.utils.compile import clear_compiled
+from keras_ar.generation.compile import clear_compiled
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
-class PixelCNNAutoEncoder(AutoregressiveModel):
+class PixelCNNAutoEncoder(ImageModel):
     """An encoder to a code m, and a Gated PixelCNN decoder p(x | m), trained end to end.
 
     The encoder maps an image (levels scaled to [-1, 1], as the decoder sees them) through
@@ -166,7 +166,7 @@ class PixelCNNAutoEncoder(AutoregressiveModel):
 
     def _encode(self, x, training=False):
         """float32 images `[b, *input_shape]` -> codes `[b, code_size]`."""
-        h = self.decoder._scale_inputs(x)
+        h = self.scale_inputs(x)
         for conv in self.encoder_convs:
             h = conv(h, training=training)
         return self.code_dense(ops.reshape(h, (ops.shape(h)[0], -1)), training=training)
@@ -225,6 +225,29 @@ class PixelCNNAutoEncoder(AutoregressiveModel):
     def _sample_tensors(self, *args, **kwargs):
         raise ValueError(_NO_PRIOR)  # also what export's `sample` would trace: no silent nonsense
 
+    def serving_functions(self, use_cache=True):
+        """What `keras_ar.export` serves (see `AutoregressiveModel.serving_functions`): `log_prob`
+        and `conditional_log_probs` (given `encode(x)`), `encode` (`x` -> `code`) and `decode`
+        (`code`, `seed`, `temperature` -> `samples`, as `decode(code, seed=seed)`); no `sample`
+        or `complete`, as there is no prior over codes."""
+        functions = super().serving_functions(use_cache)
+        decoder = self.decoder
+
+        def encode(x):
+            return {"code": self._encode(x)}
+
+        def decode(code, seed, temperature):
+            zeros = ops.zeros((ops.shape(code)[0],) + tuple(self.event_shape), "float32")
+            return decoder.serving_functions(use_cache)["complete"][0](zeros, zeros, seed, temperature, code)
+
+        code = keras.InputSpec(shape=(None, self.code_size), dtype="float32", name="code")
+        return {
+            "log_prob": functions["log_prob"],
+            "conditional_log_probs": functions["conditional_log_probs"],
+            "encode": (encode, ["x"]),
+            "decode": (decode, [code, "seed", "temperature"]),
+        }
+
     def _checked_code(self, code, batch_size=None):
         if code is None:
             raise ValueError(f"`code` must be given: floats of shape (batch, {self.code_size}). Received: code=None")
@@ -243,23 +266,9 @@ class PixelCNNAutoEncoder(AutoregressiveModel):
         clear_compiled(self.decoder)
 
     def get_config(self):
-        config = super().get_config()
+        config = super().get_config()  # every constructor argument (see `ImageModel.get_config`)
         for name in ("num_classes", "condition_shape", "condition_scale"):
             config.pop(name)
-        config.update(
-            {
-                "code_size": self.code_size,
-                "encoder_filters": self.encoder_filters,
-                "filters": self.filters,
-                "num_blocks": self.num_blocks,
-                "kernel_size": self.kernel_size,
-                "first_kernel_size": self.first_kernel_size,
-                "skip_filters": self.skip_filters,
-                "output_hidden_units": self.output_hidden_units,
-                "dropout": self.dropout,
-                "position_bias": self.position_bias,
-            }
-        )
         return config
 
 

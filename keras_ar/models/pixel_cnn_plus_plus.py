@@ -1,23 +1,20 @@
 """PixelCNN++: two shifted streams, gated resnets over several resolutions, a logistic mixture head."""
 
 import math
-import numbers
 
 import keras
-import numpy as np
 from keras import ops
 
 from keras_ar.layers.gated_resnet import GatedResnet
 from keras_ar.layers.masked_conv2d import MaskedConv2D
 from keras_ar.layers.shifted_conv2d import ShiftedConv2D
 from keras_ar.layers.shifted_conv2d_transpose import ShiftedConv2DTranspose
-from keras_ar.models._image_biases import centered_inputs
-from keras_ar.models.autoregressive_model import AutoregressiveModel
-from keras_ar.utils.checks import check_int as _check_int
+from keras_ar.models.image_model import ImageModel
+from keras_ar.utils.checks import check_int
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
-class PixelCNNPlusPlus(AutoregressiveModel):
+class PixelCNNPlusPlus(ImageModel):
     """PixelCNN++: a down stream and a down-right stream of gated resnets, down- and up-sampled.
 
     The image (levels mapped to [-1, 1], plus a channel of ones that tells the image from the
@@ -116,18 +113,11 @@ class PixelCNNPlusPlus(AutoregressiveModel):
         super().__init__(
             input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
         )
-        if len(self.event_shape) != 3 or self.event_shape[-1] not in (1, 3):
-            raise ValueError(
-                "`input_shape` must be (height, width, channels) with 1 or 3 channels. "
-                f"Received: input_shape={self.event_shape}"
-            )
-        _check_int(filters, "filters", 1)
-        _check_int(num_blocks, "num_blocks", 1)
-        _check_int(num_stages, "num_stages", 1)
-        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"`dropout` must be a float in [0, 1) (e.g. 0.5). Received: dropout={dropout!r}")
-        color = 3 if self.event_shape[-1] == 3 and self.head.event_size == 1 else 1
-        self.spatial_condition = self.condition_shape is not None and len(self.condition_shape) == 3
+        check_int(filters, "filters", 1)
+        check_int(num_blocks, "num_blocks", 1)
+        check_int(num_stages, "num_stages", 1)
+        self.check_dropout(dropout)
+        color = self.color_channels
         shapes = [tuple(self.event_shape[:2])]
         while len(shapes) < num_stages and min(shapes[-1]) >= 2:
             shapes.append(tuple(math.ceil(d / 2) for d in shapes[-1]))
@@ -182,25 +172,18 @@ class PixelCNNPlusPlus(AutoregressiveModel):
             self.output_conv = keras.layers.Conv2D(
                 self.head.num_params, 1, data_format="channels_last", name="output_conv"
             )
-        self.condition_conv = (
-            keras.layers.Conv2D(
-                filters, 3, padding="same", activation="relu", data_format="channels_last", name="condition_conv"
-            )
-            if self.spatial_condition
-            else None
-        )
+        self.add_condition_features(filters)
 
         # === Config ===
         self.filters = filters
         self.num_blocks = num_blocks
         self.num_stages = num_stages
         self.dropout = dropout
-        self.color_channels = color
         self.build()
 
     def compute_params(self, x, condition=None, training=False):
         vector, maps = self._conditions(condition)
-        h = self._scale_inputs(x)
+        h = self.scale_inputs(x)
         padded = ops.concatenate([h, ops.ones_like(h[..., :1])], axis=-1)  # ones: the image, zeros: padding
         u = _down_shift(self.u_input(padded))
         ul = _down_shift(self.ul_input_above(padded)) + _right_shift(self.ul_input_left(padded))
@@ -240,34 +223,12 @@ class PixelCNNPlusPlus(AutoregressiveModel):
             params = self.output_conv(hidden)  # [b, H, W, 3 * P]: R, G, B groups of P
         else:
             params = self.output_conv(features)
-        return ops.reshape(params, (-1,) + self.group_shape + (self.head.num_params,))
-
-    def _scale_inputs(self, x):
-        return centered_inputs(self.head, x)
+        return self.image_params(params)
 
     def _conditions(self, condition):
         """The condition vector `[b, d]` (or None) and the condition map of every resolution."""
-        maps = [None] * len(self.stage_shapes)
-        if condition is None or not self.spatial_condition:
-            return condition, maps
-        features = self.condition_conv(ops.reshape(condition, (-1,) + self.condition_shape))
-        h, w = self.condition_shape[:2]
-        for s, (rows, cols) in enumerate(self.stage_shapes):
-            rows_at = ops.take(features, (np.arange(rows) * h // rows).astype("int32"), axis=1)
-            maps[s] = ops.take(rows_at, (np.arange(cols) * w // cols).astype("int32"), axis=2)
-        return None, maps
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "filters": self.filters,
-                "num_blocks": self.num_blocks,
-                "num_stages": self.num_stages,
-                "dropout": self.dropout,
-            }
-        )
-        return config
+        vector, features = self.split_condition(condition)
+        return vector, [self.condition_map(features, shape) for shape in self.stage_shapes]
 
 
 def _down_shift(x):

@@ -127,9 +127,9 @@ class RecurrentAR(SequenceModel):
         return h, states
 
     # ------------------------------------------------------------------ cached sampling
-    def init_cache(self, batch_size, condition=None, seed=None):
+    def init_cache(self, batch_size, condition=None, seed=None, num_steps=None):
         """Zero recurrent states of every layer, the condition and, with several channels, the
-        current step's values and top RNN output."""
+        current step's values and top RNN output (`num_steps`: any; the cache does not grow)."""
         zeros = ops.zeros((batch_size, self.units), "float32")
         per_layer = 2 if self.cell == "lstm" else 1
         cache = {"states": [[zeros] * per_layer for _ in self.rnns]}

@@ -154,7 +154,6 @@ class TransformerAR(SequenceModel):
         self.dropout = dropout
         self.position_embedding = position_embedding
         self.max_length = length if max_length is None else int(max_length)
-        self._generation_length = None  # the length `_sample_tensors` is tracing, for `init_cache`
         self._hidden_width = hidden_dim  # the last hidden layer
         self.build()
 
@@ -226,39 +225,29 @@ class TransformerAR(SequenceModel):
             )
 
     # ------------------------------------------------------------------ cached sampling
-    def sample(self, num_samples, condition=None, seed=None, temperature=1.0, known=None, known_mask=None,
-               use_cache=True, num_steps=None):
-        """`AutoregressiveModel.sample`; with learned positions `num_steps` is at most `max_length`."""
-        if isinstance(num_steps, (int, np.integer)) and not isinstance(num_steps, bool):
-            self._check_length(int(num_steps), "num_steps")
-        return super().sample(num_samples, condition=condition, seed=seed, temperature=temperature, known=known,
-                              known_mask=known_mask, use_cache=use_cache, num_steps=num_steps)
+    def sample_capacity(self, num_steps):
+        """As `SequenceModel.sample_capacity`, at most `max_length` with learned positions (which
+        cover `num_steps <= max_length` only)."""
+        self._check_length(num_steps, "num_steps")
+        capacity = super().sample_capacity(num_steps)
+        return min(capacity, self.max_length) if self.position_embedding == "learned" else capacity
 
-    def _sample_tensors(self, condition, known, known_mask, seed, temperature, use_cache=True):
-        """The engine, with the length it generates (the static length of `known`) bound for
-        `init_cache`, which the engine calls without it: the key/value buffers are that long."""
-        length = int(known.shape[1])
-        self._check_length(length, "num_steps")
-        previous, self._generation_length = self._generation_length, length
-        try:
-            return super()._sample_tensors(condition, known, known_mask, seed, temperature, use_cache=use_cache)
-        finally:
-            self._generation_length = previous
-
-    def _stream_capacity(self):  # `generate`'s key/value cache is sized `max_length`
+    @property
+    def stream_capacity(self):  # `generate`'s key/value cache is sized `max_length`
         return self.max_length
 
-    def _stream_capacity_fix(self):
+    @property
+    def stream_capacity_hint(self):
         return "construct the model with a larger `max_length` to stream longer"
 
     def init_cache(self, batch_size, condition=None, seed=None, num_steps=None):
         """Zero keys and values `[batch, num_steps, heads, head_dim]` of every layer, the projected
         condition and, with several channels, the current step's values and hidden layer.
 
-        `num_steps`: the length of the generation; None: the length `sample` is generating
-        (inside the engine), else `max_length`.
+        `num_steps`: the time steps of the generation (the engine passes the length it
+        generates); None: `max_length`.
         """
-        steps = num_steps or self._generation_length or self.max_length
+        steps = num_steps or self.max_length
         self._check_length(steps, "num_steps")
         zeros = ops.zeros((batch_size, steps, self.num_heads, self.head_dim), "float32")
         cache = {"layers": [{"key": zeros, "value": zeros} for _ in range(self.num_layers)]}

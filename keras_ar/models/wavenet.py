@@ -221,10 +221,12 @@ class WaveNet(SequenceModel):
             return self.condition_projection(cache["features"][:, :length])
         return None
 
-    def _sample_condition(self, condition, n, num_steps=None):
-        """A local condition for `num_steps` samples may hold any number of frames >= ceil(num_steps / hop)."""
+    def generation_condition(self, condition, num_samples, num_steps=None, capacity=None):
+        """A local condition for `num_steps` samples may hold any number of frames >= ceil(num_steps / hop);
+        the vector holds ceil(capacity / hop) of them (cut, or padded with zero frames)."""
+        n = num_samples
         if self.hop is None or num_steps is None or condition is None:
-            return super()._sample_condition(condition, n, num_steps)
+            return super().generation_condition(condition, n)
         c = concrete(condition)
         frames, features = -(-num_steps // self.hop), self.condition_shape[1]
         if c is not None and c.ndim == 2:
@@ -236,12 +238,21 @@ class WaveNet(SequenceModel):
                 f"({n}, >= {frames}, {features}): {self.hop} samples per frame. Received: condition.shape={shape}"
             )
         check_condition(c, None, c.shape[1:], n)  # finite numbers
-        return self._scaled_condition(ops.reshape(ops.convert_to_tensor(c, "float32"), (n, -1)))
+        if capacity is not None:
+            held = -(-capacity // self.hop)
+            c = np.pad(c[:, :held], [(0, 0), (0, max(held - c.shape[1], 0)), (0, 0)])
+        return self.scale_condition(ops.reshape(ops.convert_to_tensor(c, "float32"), (n, -1)))
 
-    def _stream_condition_keys(self):
+    def local_condition_features(self, vector):
+        """A local condition vector (`condition_vector`, frames flattened) upsampled to the sample
+        rate: `[batch, frames * hop, features]`, what a step at time t reads row t of."""
+        return self._condition_cache(vector)["features"]
+
+    @property
+    def local_condition_keys(self):
         return ("features", "feature_start") if self.hop is not None else ()
 
-    def _add_stream_condition(self, cache, condition, n, num_steps, start):
+    def add_local_condition(self, cache, condition, num_samples, num_steps, start):
         """The upsampled frames of `generate`'s next `num_steps` steps, which start at time `start`."""
         if start % self.hop:
             raise ValueError(
@@ -249,17 +260,18 @@ class WaveNet(SequenceModel):
                 f"frame), so that each call's frames cover its steps: make every call but the last draw a multiple "
                 f"of {self.hop} steps. Received: a call starting at step {start}"
             )
-        vector = self._sample_condition(condition, n, num_steps=num_steps)
-        features = self._condition_cache(vector)["features"]
+        vector = self.generation_condition(condition, num_samples, num_steps=num_steps)
+        features = self.local_condition_features(vector)
         return {**cache, "features": features, "feature_start": ops.convert_to_tensor(start, "int32")}
 
     # ------------------------------------------------------------------ cached sampling
     def _convs(self):
         return [self.input_conv] + list(self.dilated_convs)
 
-    def init_cache(self, batch_size, condition=None, seed=None):
+    def init_cache(self, batch_size, condition=None, seed=None, num_steps=None):
         """Zero ring buffers of every convolution's inputs, the condition (projected, or upsampled
-        features) and, with several channels, the current step's values and hidden layer."""
+        features) and, with several channels, the current step's values and hidden layer
+        (`num_steps`: any; the ring buffers do not grow)."""
         cache = {"layers": {layer.name: layer.init_cache(batch_size) for layer in self._convs()}}
         return {**cache, **self._condition_cache(condition), **self._frame_cache(batch_size)}
 

@@ -10,8 +10,11 @@ def tfp_distributions():
     """`tfd` of the TFP substrate that matches the Keras backend.
 
     - TensorFlow: `tensorflow_probability.distributions`.
-    - JAX: `tensorflow_probability.substrates.jax.distributions` (needs a JAX version that
-      the installed TFP supports; TFP 0.25 works with jax < 0.7).
+    - JAX: `tensorflow_probability.substrates.jax.distributions`. It needs a JAX release that
+      the installed TFP supports: TFP 0.25 loads only with jax < 0.7 (it uses
+      `jax.interpreters.xla.pytype_aval_mappings`, removed in jax 0.7), `tfp-nightly` with the
+      current jax. Where it cannot load, this raises an `ImportError` that names the cause and
+      both fixes; the models themselves (`log_prob`, `sample`, `fit`) work on any jax.
     - PyTorch: TFP has no torch substrate, so this is TFP's NumPy substrate
       (`tensorflow_probability.substrates.numpy.distributions`) behind a thin wrapper whose
       distribution constructors convert backend tensors among their arguments to NumPy with
@@ -33,7 +36,7 @@ def tfp_distributions():
     if backend == "tensorflow":
         from tensorflow_probability import distributions
     elif backend == "jax":
-        from tensorflow_probability.substrates.jax import distributions
+        distributions = _jax_distributions()
     elif backend == "torch":
         return _numpy_distributions()
     else:
@@ -42,6 +45,35 @@ def tfp_distributions():
             f"Received: backend={backend!r}"
         )
     return distributions
+
+
+def _jax_distributions():
+    try:
+        from tensorflow_probability.substrates.jax import distributions
+    except (ImportError, AttributeError) as e:  # TFP 0.25 on jax >= 0.7 fails with AttributeError
+        raise ImportError(_jax_substrate_message(e)) from e
+    return distributions
+
+
+def _jax_substrate_message(error):
+    """The message of the `ImportError` raised where TFP's JAX substrate cannot load."""
+    import jax
+
+    try:
+        from importlib.metadata import version
+
+        tfp_version = version("tensorflow-probability")
+    except Exception:  # tfp-nightly, or no distribution metadata
+        tfp_version = "the installed version"
+    return (
+        f"The TFP view (`model.distribution()`, `head.to_tfp()`) on the JAX backend needs TFP's JAX "
+        f"substrate, which tensorflow-probability {tfp_version} cannot load with jax {jax.__version__} "
+        f"({type(error).__name__}: {error}; TFP 0.25 supports jax < 0.7 only). Either install a JAX that "
+        "this TFP supports: `pip install 'jax[cpu]<0.7'`, or replace TFP by its nightly build, which "
+        "supports the current jax: `pip uninstall -y tensorflow-probability && pip install tfp-nightly`. "
+        "Everything else in keras_ar (log_prob, sample, fit) works on this jax; the TFP view also works "
+        "on the TensorFlow backend."
+    )
 
 
 def to_numpy_args(value):

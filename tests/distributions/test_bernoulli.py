@@ -26,9 +26,10 @@ def test_log_prob_equals_tfp():
     params = np.repeat(_logits(rng, 200)[:, None], 2, 0)
     x = np.tile(np.array([0.0, 1.0], "float32"), 200)
     ours = _run(head.log_prob, params, x)
-    expected = _np(head.to_tfp(params).log_prob(x))
     assert np.all(np.isfinite(ours)) and ours.shape == (400,)
-    np.testing.assert_allclose(ours, expected, atol=1e-5, rtol=1e-5)
+    view = helpers.tfp_view(head.to_tfp, params)  # None where TFP cannot load (the error asserted)
+    if view is not None:
+        np.testing.assert_allclose(ours, _np(view.log_prob(x)), atol=1e-5, rtol=1e-5)
     # exact in the tails: log sigmoid(-50) = -50 - log1p(e^-50)
     np.testing.assert_allclose(ours[:4], [0.0, -50.0, -50.0, 0.0], atol=1e-6)
 
@@ -72,4 +73,6 @@ def test_to_tfp_takes_backend_tensors():
     if keras.backend.backend() == "torch":
         params.requires_grad_()
     x = np.array([1.0, 0.0, 1.0], "float32")
-    np.testing.assert_allclose(_np(head.to_tfp(params).log_prob(x)), _np(head.log_prob(params, x)), atol=1e-6)
+    view = helpers.tfp_view(head.to_tfp, params)
+    if view is not None:
+        np.testing.assert_allclose(_np(view.log_prob(x)), _np(head.log_prob(params, x)), atol=1e-6)

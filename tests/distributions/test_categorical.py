@@ -30,8 +30,9 @@ def test_log_prob_equals_tfp_and_normalises(num_levels):
     x[:8], x[8:16] = 0, num_levels - 1
     ours = _run(head.log_prob, params, x)
     assert np.all(np.isfinite(ours)) and ours.shape == (64,)
-    expected = _np(head.to_tfp(params).log_prob(x))
-    np.testing.assert_allclose(ours, expected, atol=1e-5, rtol=1e-5)
+    view = helpers.tfp_view(head.to_tfp, params)  # None where TFP cannot load (the error asserted)
+    if view is not None:
+        np.testing.assert_allclose(ours, _np(view.log_prob(x)), atol=1e-5, rtol=1e-5)
     levels = np.tile(np.arange(num_levels, dtype="float32"), (64, 1))
     total = np.exp(_run(head.log_prob, np.repeat(params[:, None], num_levels, 1), levels)).sum(-1)
     np.testing.assert_allclose(total, 1.0, atol=1e-5)

@@ -21,12 +21,16 @@ def test_keeps_a_stream_causal(direction):
     for target, reach in (("x", 2), ("aux", 1)):
         cols = np.abs(dc) <= reach if direction == "down" else (dc >= 0) & (dc <= reach)
         window = (dr >= 0) & (dr <= reach) & cols
-        xs, auxs = np.repeat(x, d + 1, axis=0), np.repeat(aux, d + 1, axis=0)
-        flat = (xs if target == "x" else auxs).reshape(d + 1, d, -1)
-        flat[np.arange(1, d + 1), np.arange(d)] += 1.0
-        y = helpers.to_np(block(xs, aux=auxs, condition=np.ones((d + 1, 3), "float32")))
-        moved = np.abs(y[1:] - y[:1]).max(-1).reshape(d, d) > 1e-6
-        np.testing.assert_array_equal(moved, window, err_msg=f"changes of {target}")
+        both = np.concatenate([x, aux], -1)  # row j: pixel j of `target` changed, against itself unchanged
+        changed = np.repeat(both, d, axis=0).reshape(d, d, -1)
+        changed[np.arange(d), np.arange(d), slice(0, f) if target == "x" else slice(f, None)] += 1.0
+
+        def run(v):
+            y = block(v[..., :f], aux=v[..., f:], condition=np.ones((d, 3), "float32"))
+            return helpers.to_np(y).reshape(d, d, -1)
+
+        changes = helpers.changes_by_row(run, both, changed.reshape((d,) + both.shape[1:])).max(-1)
+        helpers.assert_dependencies(changes, window, name=f"[input pixel, output pixel], changes of {target}")
 
 
 def test_shapes_conditions_and_config_round_trip():

@@ -54,9 +54,9 @@ def test_memory_is_exactly_order_steps():
     """The conditional of x_t moves when one of x_{t-order} .. x_{t-1} changes, and never otherwise."""
     model = FiniteMemoryAR(input_shape=(9,), distribution="bernoulli", order=3, hidden_units=(8,))
     helpers.randomize_weights(model)
-    moved = helpers.moved_by_each_step(model)  # [flipped j, position t]
-    lag = np.arange(9)[None, :] - np.arange(9)[:, None]  # t - j
-    np.testing.assert_array_equal(moved, (lag >= 1) & (lag <= model.order))
+    changes = helpers.step_dependencies(model)  # [position t, flipped j], each row against itself
+    lag = np.arange(9)[:, None] - np.arange(9)[None, :]  # t - j
+    helpers.assert_dependencies(changes, (lag >= 1) & (lag <= model.order), name="[t, j]: params of x_t, x_j flipped")
 
 
 # ---------------------------------------------------------------------- cached step

@@ -28,6 +28,20 @@ def test_samples_match_probabilities():
     helpers.assert_sample_frequencies(model)
 
 
+def test_naive_sampler_completes_from_the_conditionals():
+    """No cached step, so no cached == naive (the helper refuses it): completions keep the known values
+    and draw the free ones from the teacher-forced conditionals, after a known prefix of the order or
+    around known values later in it."""
+    model = FVSBN(input_shape=(5,), ordering=[2, 0, 4, 3, 1], num_classes=2)
+    assert not model.has_cached_step
+    helpers.randomize_weights(model, scale=1.0)
+    with pytest.raises(ValueError, match="has no cached step"):
+        helpers.assert_cached_equals_naive(model, condition=1)
+    known = np.array([1, 0, 1, 1, 0])
+    helpers.assert_completion_frequencies(model, known, [True, False, True, False, False], condition=1)
+    helpers.assert_completion_frequencies(model, known, [False, True, False, False, True], condition=0, seed=1)
+
+
 def test_fit_round_trip_and_tfp(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 2, size=(64, 5))

@@ -46,11 +46,10 @@ def test_receptive_field_and_strict_first_layer():
                     skip_channels=4, num_layers_per_stack=2, num_stacks=2)
     assert model.receptive_field == 8
     helpers.randomize_weights(model)
-    moved = helpers.moved_by_each_step(model)  # [flipped j, position t]
-    seen = (np.arange(11)[None, :] > np.arange(11)[:, None]) & (
-        np.arange(11)[None, :] - np.arange(11)[:, None] <= model.receptive_field
-    )
-    np.testing.assert_array_equal(moved, seen)
+    changes = helpers.step_dependencies(model)  # [position t, flipped j], each row against itself
+    lag = np.arange(11)[:, None] - np.arange(11)[None, :]  # t - j
+    helpers.assert_dependencies(changes, (lag >= 1) & (lag <= model.receptive_field),
+                                name="[t, j]: params of x_t, x_j flipped")
 
 
 # ---------------------------------------------------------------------- cached step

@@ -1,0 +1,128 @@
+"""A Trainer module for any keras_ar model: `run_fn(fn_args)`, TFX's Trainer contract.
+
+`fn_args.custom_config`:
+- `model`: str, a class of `keras_ar.models` (`"PixelCNN"`, `"GatedPixelCNN"`, `"WaveNet"`, ...).
+- `model_args`: dict, its constructor arguments beyond `input_shape`; `distribution` and
+  `num_levels` default to what the Transform's output needs (`transform.json`).
+- `epochs` (default 5), `batch_size` (64), `learning_rate` (1e-3), `seed` (0).
+- `distribution`: `None` (one device), `"mirrored"` (`tf.distribute.MirroredStrategy` over
+  the visible devices, TensorFlow) or `"data_parallel"` (`keras.distribution.DataParallel`,
+  JAX).
+
+The model trains with `model.fit` and the callbacks `ModelCheckpoint` (weights per epoch),
+`BackupAndRestore` (a killed run resumes where it stopped) and `TensorBoard`, all under
+`fn_args.model_run_dir`, and is exported with `keras_ar.export.export_archive` to
+`fn_args.serving_model_dir`.
+"""
+
+import contextlib
+import importlib.util
+import json
+import os
+import warnings
+
+import keras
+
+from pipelines import examples
+from pipelines.errors import PipelineError
+
+
+def check_custom_config(custom_config):
+    """A one-line `PipelineError` for an unknown model or a bad value, before anything runs."""
+    import keras_ar
+
+    name = custom_config.get("model", "PixelCNN")
+    known = sorted(
+        n for n in dir(keras_ar.models)
+        if isinstance(getattr(keras_ar.models, n), type)
+        and issubclass(getattr(keras_ar.models, n), keras_ar.models.AutoregressiveModel)
+        and n != "AutoregressiveModel"
+    )
+    if name not in known:
+        raise PipelineError(f"Trainer: unknown model {name!r} in custom_config.model; use one of {known}")
+    if custom_config.get("distribution") not in (None, "mirrored", "data_parallel"):
+        raise PipelineError(
+            f"Trainer: unknown distribution {custom_config.get('distribution')!r}; "
+            "use null, 'mirrored' (TensorFlow) or 'data_parallel' (JAX)"
+        )
+    for key in ("epochs", "batch_size"):
+        value = custom_config.get(key, 1)
+        if not isinstance(value, int) or value < 1:
+            raise PipelineError(f"Trainer: custom_config.{key} must be an int >= 1, got {value!r}")
+
+
+def _scope(distribution):
+    if distribution == "mirrored":
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy().scope()
+    if distribution == "data_parallel":
+        return keras.distribution.DataParallel().scope()
+    return contextlib.nullcontext()
+
+
+def run_fn(fn_args):
+    """Train a keras_ar model on the transformed examples and export it for serving."""
+    import tensorflow as tf
+
+    import keras_ar
+    from keras_ar.export import export_archive
+
+    config = dict(fn_args.custom_config or {})
+    check_custom_config(config)
+    with open(os.path.join(fn_args.transform_output, "transform.json")) as f:
+        spec = json.load(f)
+    model_args = dict(config.get("model_args") or {})
+    if spec.get("distribution"):
+        model_args.setdefault("distribution", spec["distribution"])
+        if spec["distribution"] == "categorical":
+            model_args.setdefault("num_levels", spec["num_levels"])
+    batch_size = int(config.get("batch_size", 64))
+    seed = int(config.get("seed", 0))
+    keras.utils.set_random_seed(seed)
+
+    train_files = sorted(f for p in fn_args.train_files for f in tf.io.gfile.glob(p))
+    eval_files = sorted(f for p in fn_args.eval_files for f in tf.io.gfile.glob(p))
+    counts = [sum(1 for _ in tf.data.TFRecordDataset(files)) for files in (train_files, eval_files)]
+    train = examples.dataset(train_files, spec["shape"], batch_size, shuffle=True, seed=seed, count=counts[0])
+    val = examples.dataset(eval_files, spec["shape"], batch_size, count=counts[1])
+    if fn_args.train_steps:
+        train = train.repeat()
+    if fn_args.eval_steps:
+        val = val.repeat()
+
+    with _scope(config.get("distribution")):
+        model_class = getattr(keras_ar.models, config.get("model", "PixelCNN"))
+        try:
+            model = model_class(input_shape=tuple(spec["shape"]), **model_args)
+        except (TypeError, ValueError) as e:
+            raise PipelineError(f"Trainer: {model_class.__name__}(**model_args) failed: {e}; fix custom_config.model_args") from None
+        model.compile(optimizer=keras.optimizers.Adam(float(config.get("learning_rate", 1e-3))))
+
+    run_dir = fn_args.model_run_dir
+    callbacks = [
+        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
+        keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "checkpoints", "epoch-{epoch:03d}.weights.h5"), save_weights_only=True),
+    ]
+    if importlib.util.find_spec("tensorboard") is not None:  # the `pipelines` extra installs it
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), profile_batch=0))
+    else:
+        warnings.warn("tensorboard is not installed: no TensorBoard logs (pip install 'keras-ar[pipelines]')")
+    os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
+    history = model.fit(
+        train,
+        epochs=int(config.get("epochs", 5)),
+        steps_per_epoch=fn_args.train_steps,
+        validation_data=val,
+        validation_steps=fn_args.eval_steps,
+        callbacks=callbacks,
+        verbose=int(config.get("verbose", 0)),
+    )
+    with open(os.path.join(run_dir, "history.json"), "w") as f:
+        json.dump({k: [float(v) for v in vs] for k, vs in history.history.items()}, f, indent=1)
+    model.save(os.path.join(run_dir, "model.keras"))
+    export_archive(model, fn_args.serving_model_dir)
+    return model
+
+
+__all__ = ["check_custom_config", "run_fn"]
