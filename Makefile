@@ -13,7 +13,7 @@ PYTEST_REPORT  ?= --durations=15
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,torch]"
+	$(PY) -m pip install --quiet -e ".[dev,torch,pipelines]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -36,11 +36,11 @@ speech-deps:
 # tf_only tests skip themselves there. On JAX, XLA's CPU backend compiles without LLVM optimisation
 # (the tests compile hundreds of small functions once each; this takes ~30% off the phase)
 test-jax: $(STAMP)
-	KERAS_BACKEND=jax XLA_FLAGS="$${XLA_FLAGS:---xla_backend_optimization_level=0}" $(PY) -m pytest -q $(PYTEST_WORKERS) $(PYTEST_REPORT) -m "not slow" tests/layers tests/distributions tests/models tests/test_docstrings.py
+	KERAS_BACKEND=jax XLA_FLAGS="$${XLA_FLAGS:---xla_backend_optimization_level=0}" $(PY) -m pytest -q $(PYTEST_WORKERS) $(PYTEST_REPORT) -m "not slow" tests/layers tests/distributions tests/models tests/generation tests/export/test_export.py tests/test_docstrings.py
 
 # TFP views use TFP's NumPy substrate on PyTorch
 test-torch: $(STAMP)
-	KERAS_BACKEND=torch $(PY) -m pytest -q $(PYTEST_WORKERS) $(PYTEST_REPORT) -m "not slow" tests/layers tests/distributions tests/models tests/test_docstrings.py
+	KERAS_BACKEND=torch $(PY) -m pytest -q $(PYTEST_WORKERS) $(PYTEST_REPORT) -m "not slow" tests/layers tests/distributions tests/models tests/generation tests/export/test_export.py tests/test_docstrings.py
 
 # the bundled digits pipeline end to end (pipelines/configs/digits.yaml, Beam's in-process runner):
 # artifacts and execution records under pipeline_runs/ (ignored), a blessed model pushed to

@@ -5,7 +5,7 @@ what they compute is the model's, written with `keras.ops`. `Lowering(archive, m
 turns such a function into one a TensorFlow graph can call:
 
 - TensorFlow backend: the function itself, traced into the graph. (Functions that sample
-  compile their loop as `model.sample` does, with `keras_ar.generation.compile`: XLA on
+  compile their loop as `model.sample` does, with `keras_ar.utils.compile`: XLA on
   TensorFlow, where a seed draws other numbers than outside XLA.)
 - JAX backend: `jax.experimental.jax2tf.convert` of a stateless version of the function
   (the model's variables are arguments, bound to the archive's TensorFlow copies of them),

@@ -21,6 +21,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_ar import generation
+from keras_ar.utils import compile as compile_utils
 from keras_ar.export._lowering import Lowering
 
 # model.sample maps an int seed s to s % (2**31 - 1); served seeds are mapped the same way.
@@ -389,7 +390,7 @@ class _Stream:
             return generation.generate_tensors(model, cache, x_prev, index, seed, temperature, steps)
 
         # compiled as `model.generate` compiles its loop (XLA on TensorFlow: the same numbers for a seed)
-        loop = generation.compile.compiled_method(model, f"serve_generate_steps{steps}", run)
+        loop = compile_utils.compiled_method(model, f"serve_generate_steps{steps}", run)
 
         def step(*args):
             flat = dict(zip(names, args))

@@ -9,7 +9,6 @@
 - `compile`: the per-model compile cache (`trace_count` says how often a function was traced).
 """
 
-from keras_ar.generation import compile  # noqa: F401  (the module; shadows the builtin inside this package only)
 from keras_ar.generation import samplers
 from keras_ar.generation.engine import generate_tensors
 from keras_ar.generation.engine import sample_tensors

@@ -14,7 +14,7 @@ from keras import ops
 
 from keras_ar.generation import engine
 from keras_ar.generation import samplers as samplers_module
-from keras_ar.generation.compile import compiled_method
+from keras_ar.utils.compile import compiled_method
 from keras_ar.utils.checks import check_int
 from keras_ar.utils.checks import concrete
 from keras_ar.utils.random import resolve_seed

@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_ar.generation import engine
 from keras_ar.generation import samplers
-from keras_ar.generation.compile import compiled_method
+from keras_ar.utils.compile import compiled_method
 from keras_ar.utils.checks import check_int
 from keras_ar.utils.random import step_seed
 

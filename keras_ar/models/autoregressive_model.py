@@ -13,8 +13,9 @@ from keras import ops
 
 from keras_ar import distributions
 from keras_ar import generation
+from keras_ar.utils import compile as compile_utils
 from keras_ar.generation import naive
-from keras_ar.generation.compile import clear_compiled
+from keras_ar.utils.compile import clear_compiled
 from keras_ar.models import _conditions
 from keras_ar.models import _data_adapter
 from keras_ar.utils.checks import unpack_inputs
@@ -193,7 +194,7 @@ class AutoregressiveModel(keras.Model):
           (`ops.zeros((num_samples, ...))`; a symbolic dimension on JAX).
         - `"seed"`: int32 scalar; `fn` gets `seed % (2**31 - 1)`, or a fresh seed for a
           negative one. To serve `sample`'s numbers for a seed, compile the sampling loop as
-          `sample` does (`keras_ar.generation.compile.compiled_method`), canvas as argument.
+          `sample` does (`keras_ar.utils.compile.compiled_method`), canvas as argument.
         - `"temperature"`: float32 scalar, finite and > 0.
         - `"condition"`: the model's condition (int32 labels `[batch]` or float32
           `[batch, *condition_shape]`), one condition repeated to the batch.
@@ -235,7 +236,7 @@ class AutoregressiveModel(keras.Model):
 
         # the engine compiled as `sample` compiles it (XLA on TensorFlow, where a seed draws other
         # numbers than outside XLA; jax.jit on JAX), with its canvas an argument as in `sample`
-        engine = generation.compile.compiled_method(self, f"serve_sample_{'cached' if use_cache else 'naive'}", run)
+        engine = compile_utils.compiled_method(self, f"serve_sample_{'cached' if use_cache else 'naive'}", run)
 
         def complete(known, known_mask, seed, temperature, condition=None):
             out = engine(self.condition_vector(condition), known, known_mask, seed, temperature)

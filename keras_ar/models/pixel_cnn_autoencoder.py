@@ -9,7 +9,7 @@ from keras_ar.models.gated_pixel_cnn import GatedPixelCNN
 from keras_ar.models.image_model import ImageModel
 from keras_ar.utils.checks import check_condition
 from keras_ar.utils.checks import static_shape
-from keras_ar.generation.compile import clear_compiled
+from keras_ar.utils.compile import clear_compiled
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")

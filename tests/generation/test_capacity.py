@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from keras_ar import generation
-from keras_ar.generation.compile import compiled_method
-from keras_ar.generation.compile import trace_count
+from keras_ar.utils.compile import compiled_method
+from keras_ar.utils.compile import trace_count
 from keras_ar.generation.sampling import capacity_bucket
 from keras_ar.models import TransformerAR, WaveNet
 from tests import helpers

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keras_ar.generation import samplers
-from keras_ar.generation.compile import trace_count
+from keras_ar.utils.compile import trace_count
 from keras_ar.models import FVSBN, WaveNet
 from tests import helpers
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from keras_ar.models import FVSBN, MADE, NADE
-from keras_ar.generation.compile import trace_count
+from keras_ar.utils.compile import trace_count
 from tests import helpers
 
 
