@@ -171,8 +171,12 @@ class _Inputs:
                 checks.append(_assert(
                     tf.reduce_all(tf.math.is_finite(values[spec.name])), f"`{spec.name}` contains NaN or inf values."
                 ))
+        for name in ("x", "known", "known_mask"):
+            if name in values:
+                checks.append(self.shape_check(values[name], name))
         if "x" in values:
-            checks += self.value_checks(values["x"], "x")
+            with tf.control_dependencies(checks[-1:]):
+                checks += self.value_checks(values["x"], "x")
         if "num_samples" in values:
             checks.append(_assert(values["num_samples"] >= 1, "`num_samples` must be an int >= 1. Received:",
                                   values["num_samples"]))
@@ -224,6 +228,22 @@ class _Inputs:
                 )
             mask = tf.cast(keep, tf.float32)
         return checks, values, mask
+
+    def shape_check(self, x, name):
+        """`x` is `[batch, *input_shape]`: a served graph takes any shape, so say which is expected
+        before an op deep in the model fails on it."""
+        rank = len(self.event_shape) + 1
+        # padded, so that the slice has the event's length whatever the rank received
+        padded = tf.concat([tf.shape(x), tf.zeros([rank], tf.int32)], 0)[1:rank]
+        ok = tf.logical_and(
+            tf.equal(tf.rank(x), rank), tf.reduce_all(tf.equal(padded, tf.constant(self.event_shape, tf.int32)))
+        )
+        return _assert(
+            ok,
+            f"`{name}` must have shape [batch, {', '.join(map(str, self.event_shape))}] (the model's input_shape "
+            f"{self.event_shape} after the batch axis). Received shape:",
+            tf.shape(x),
+        )
 
     def value_checks(self, x, name, where=""):
         where = f" {where}" if where else ""

@@ -106,11 +106,13 @@ def test_completion_keeps_known_values_and_cached_equals_naive(model_fn):
     mask[1, order[4]] = True  # ... and a later value known in one sample only
     kwargs = dict(known=known, known_mask=mask, seed=5)
     cached = helpers.to_np(model.sample(4, use_cache=True, **kwargs))
-    naive = helpers.to_np(model.sample(4, use_cache=False, **kwargs))
-    np.testing.assert_array_equal(cached, naive)
     np.testing.assert_array_equal(cached[mask], np.broadcast_to(known, (4, 6))[mask])
-    # a model without a cache of its own steps naively either way
+    # a model without a cache of its own steps naively either way: only NADE's running sum is a second
+    # path to compare (FVSBN and MADE are checked by their completion frequencies in their own tests)
     assert model.has_cached_step == isinstance(model, NADE)
+    if model.has_cached_step:
+        naive = helpers.to_np(model.sample(4, use_cache=False, **kwargs))
+        np.testing.assert_array_equal(cached, naive)
 
 
 def test_a_known_prefix_does_not_change_the_draws_after_it():
