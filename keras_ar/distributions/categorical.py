@@ -33,7 +33,9 @@ class Categorical(DistributionHead):
 
     def log_prob(self, params, x):
         log_probs = ops.log_softmax(params, axis=-1)  # log-sum-exp form, stable for any logits
-        onehot = ops.one_hot(ops.cast(x, "int32"), self.num_levels, dtype=log_probs.dtype)
+        # clipped: a value outside the support scores NaN (the guard), never an index error (torch)
+        index = ops.clip(ops.cast(x, "int32"), 0, self.num_levels - 1)
+        onehot = ops.one_hot(index, self.num_levels, dtype=log_probs.dtype)
         return self.guard_support(ops.sum(onehot * log_probs, axis=-1), x)
 
     def sample(self, params, seed, temperature=1.0):

@@ -1,8 +1,9 @@
 """Base class of the output heads: the maths of one conditional p(x_i | x_<i)."""
 
-import keras
 import numpy as np
 from keras import ops
+
+from keras_ar.utils import validation
 
 
 class DistributionHead:
@@ -53,12 +54,15 @@ class DistributionHead:
 
         Eager inputs are checked at the door with a `ValueError`; inside compiled training
         steps (batches after the first of a dataset) a value outside the support must not
-        score a silently wrong, finite log-probability: it makes the loss NaN instead.
+        score a silently wrong, finite log-probability: it makes the loss NaN instead. The
+        masks are those of every other check (`keras_ar.utils.validation.support_problems`).
         """
         if self.num_levels is None:
             return log_prob
-        x = ops.cast(x, log_prob.dtype)
-        bad = ops.logical_or(ops.logical_or(x < 0.0, x > self.num_levels - 1.0), ops.not_equal(x, ops.round(x)))
+        problems = validation.support_problems(ops.cast(x, log_prob.dtype), self.num_levels, validation.KERAS)
+        bad = problems[0][1]
+        for _, mask in problems[1:]:
+            bad = ops.logical_or(bad, mask)
         return ops.where(bad, float("nan"), log_prob)
 
     def scale_inputs(self, x):
@@ -74,32 +78,22 @@ class DistributionHead:
         Discrete heads take integer, boolean or integer-valued float arrays with values
         in `0..num_levels-1`; real-valued heads take finite float arrays. Nothing is cast.
         The message names the argument (`name`), the first bad value, where it was found
-        (`where`, e.g. `" in batch 3 of the dataset"`) and how to fix the data.
+        (`where`, e.g. `" in batch 3 of the dataset"`) and how to fix the data. The masks
+        are those of every other check (`keras_ar.utils.validation.support_problems`).
         """
         x = np.asarray(x)
-        kind = x.dtype.kind
-        if self.num_levels is None:
-            if kind != "f":
-                raise ValueError(self.value_message("dtype", name, x.dtype, where))
-            if not np.all(np.isfinite(x)):
-                raise ValueError(self.value_message("nonfinite", name, _first(x, ~np.isfinite(x)), where))
-            return
-        if kind not in "biuf":
+        if validation.dtype_refused(x.dtype, self.num_levels):
             raise ValueError(self.value_message("dtype", name, x.dtype, where))
-        if kind == "f":
-            if not np.all(np.isfinite(x)):
-                raise ValueError(self.value_message("nonfinite", name, _first(x, ~np.isfinite(x)), where))
-            if not np.all(x == np.round(x)):
-                raise ValueError(self.value_message("fraction", name, _first(x, x != np.round(x)), where))
-        if x.size and (x.min() < 0 or x.max() > self.num_levels - 1):
-            raise ValueError(
-                self.value_message("range", name, _first(x, (x < 0) | (x > self.num_levels - 1)), where)
-            )
+        validation.raise_first(
+            x,
+            validation.support_problems(x, self.num_levels, validation.NUMPY),
+            lambda problem, value: self.value_message(problem, name, value, where),
+        )
 
     def value_message(self, problem, name="x", value="{}", where=""):
         """The message of a value outside the support, with the fix; shared by the eager
-        checks (`check_values`) and the checks inside `tf.data` pipelines (where `value`
-        stays the `"{}"` placeholder of `tf.strings.format`).
+        checks (`check_values`), the checks inside `tf.data` pipelines and the served
+        signatures (where `value` stays the `"{}"` placeholder of `tf.strings.format`).
 
         Args:
             problem: str. `"dtype"` (a dtype the head does not take; `value` is the dtype),
@@ -149,7 +143,7 @@ class DistributionHead:
                     f"A binary `{head}` model takes values 0 and 1: binarize your data first, e.g. 8-bit images "
                     "(0..255) with `keras_ar.data.binarize(x, threshold=128)`, or "
                     "`keras_ar.data.image_dataset(images, binarize='fixed')` (or `'dynamic'`); the bundled "
-                    "binary digits are `keras_ar.data.load_protocol('digits-binary')`. For more levels use "
+                    "binary digits are `keras_ar.datasets.load_protocol('digits-binary')`. For more levels use "
                     "`distribution='categorical'` with `num_levels=`."
                 )
             else:
@@ -178,10 +172,6 @@ class DistributionHead:
 
 
 def check_temperature(temperature):
-    if isinstance(temperature, (int, float)) and not temperature > 0:
-        raise ValueError(f"`temperature` must be > 0. Received: temperature={temperature}")
-
-
-def _first(x, bad):
-    """The first element of `x` where `bad` is true (NumPy)."""
-    return x[bad].ravel()[0]
+    """A Python number must be a finite float > 0 (tensors are checked where they are traced)."""
+    if isinstance(temperature, (int, float)) and validation.temperature_bad(float(temperature), validation.NUMPY):
+        raise ValueError(validation.temperature_message(temperature))

@@ -22,6 +22,7 @@ from keras import ops
 
 from keras_ar import generation
 from keras_ar.utils import compile as compile_utils
+from keras_ar.utils import validation
 from keras_ar.export._lowering import Lowering
 
 # model.sample maps an int seed s to s % (2**31 - 1); served seeds are mapped the same way.
@@ -133,6 +134,7 @@ class _Inputs:
         self.head = model.head
         self.event_shape = tuple(model.event_shape)
         self.conditional = bool(model.condition_size)
+        self.tnp = validation.tf_namespace()
 
     def spec(self, name):
         """The `tf.TensorSpec` of an input (`keras.InputSpec` for a model's own)."""
@@ -167,10 +169,10 @@ class _Inputs:
         for spec in own:
             if n is None:
                 n = tf.shape(values[spec.name])[0]
-            if values[spec.name].dtype.is_floating:
-                checks.append(_assert(
-                    tf.reduce_all(tf.math.is_finite(values[spec.name])), f"`{spec.name}` contains NaN or inf values."
-                ))
+            checks += validation.graph_checks(
+                [], values[spec.name], validation.condition_problems(values[spec.name], None, self.tnp),
+                lambda problem, name=spec.name: validation.condition_message(problem, None, name),
+            )
         for name in ("x", "known", "known_mask"):
             if name in values:
                 checks.append(self.shape_check(values[name], name))
@@ -178,8 +180,8 @@ class _Inputs:
             with tf.control_dependencies(checks[-1:]):
                 checks += self.value_checks(values["x"], "x")
         if "num_samples" in values:
-            checks.append(_assert(values["num_samples"] >= 1, "`num_samples` must be an int >= 1. Received:",
-                                  values["num_samples"]))
+            checks.append(_assert_formatted(values["num_samples"] >= 1, validation.num_samples_message(),
+                                            values["num_samples"]))
         if "temperature" in values:
             checks.append(self.temperature_check(values["temperature"]))
         out = dict(values)
@@ -231,53 +233,20 @@ class _Inputs:
 
     def shape_check(self, x, name):
         """`x` is `[batch, *input_shape]`: a served graph takes any shape, so say which is expected
-        before an op deep in the model fails on it."""
-        rank = len(self.event_shape) + 1
-        # padded, so that the slice has the event's length whatever the rank received
-        padded = tf.concat([tf.shape(x), tf.zeros([rank], tf.int32)], 0)[1:rank]
-        ok = tf.logical_and(
-            tf.equal(tf.rank(x), rank), tf.reduce_all(tf.equal(padded, tf.constant(self.event_shape, tf.int32)))
-        )
-        return _assert(
-            ok,
-            f"`{name}` must have shape [batch, {', '.join(map(str, self.event_shape))}] (the model's input_shape "
-            f"{self.event_shape} after the batch axis). Received shape:",
-            tf.shape(x),
-        )
+        before an op deep in the model fails on it (the message of the eager check)."""
+        return validation.graph_shape_check([], x, self.event_shape, name, static=False)[0]
 
     def value_checks(self, x, name, where=""):
+        """The head's support, as every path checks it: the same masks, the head's messages."""
         where = f" {where}" if where else ""
-        finite = tf.math.is_finite(x)
-        checks = [_assert(tf.reduce_all(finite), f"`{name}` contains NaN or inf values{where}.")]
-        if self.head.is_discrete:
-            top = self.head.num_levels - 1
-            ok = tf.logical_or(tf.logical_and(x >= 0.0, x <= float(top)), tf.logical_not(finite))
-            checks.append(
-                _assert(
-                    tf.reduce_all(ok),
-                    f"`{name}` values must lie in 0..{top} for `{type(self.head).__name__}` with "
-                    f"{self.head.num_levels} levels{where}. Received values from",
-                    tf.reduce_min(x),
-                    "to",
-                    tf.reduce_max(x),
-                )
-            )
-            integer = tf.logical_or(tf.equal(x, tf.round(x)), tf.logical_not(finite))
-            bad = tf.boolean_mask(x, tf.logical_not(integer))
-            checks.append(
-                _assert(
-                    tf.reduce_all(integer),
-                    f"`{name}` must hold integer levels 0..{top} (as float32){where}; it holds non-integer "
-                    "values. Received:",
-                    bad,
-                )
-            )
-        return checks
+        return validation.graph_checks(
+            [], x, validation.support_problems(x, self.head.num_levels, self.tnp),
+            lambda problem: self.head.value_message(problem, name, "{}", where),
+        )
 
     def temperature_check(self, temperature):
-        return _assert(
-            tf.logical_and(temperature > 0.0, tf.math.is_finite(temperature)),
-            "`temperature` must be a finite float > 0. Received:",
+        return _assert_formatted(
+            tf.logical_not(validation.temperature_bad(temperature, self.tnp)), validation.temperature_message(),
             temperature,
         )
 
@@ -292,22 +261,11 @@ class _Inputs:
                 n,
             )
         ]
-        if self.model.num_classes is not None:
-            top = self.model.num_classes - 1
-            checks.append(
-                _assert(
-                    tf.reduce_all(tf.logical_and(condition >= 0, condition <= top)),
-                    f"`condition` labels must lie in 0..{top}. Received labels from",
-                    tf.reduce_min(condition),
-                    "to",
-                    tf.reduce_max(condition),
-                )
-            )
-        else:
-            checks.append(
-                _assert(tf.reduce_all(tf.math.is_finite(condition)), "`condition` contains NaN or inf values.")
-            )
-        return checks
+        num_classes = self.model.num_classes
+        return validation.graph_checks(
+            checks, condition, validation.condition_problems(condition, num_classes, self.tnp),
+            lambda problem: validation.condition_message(problem, num_classes),
+        )
 
 
 class _Stream:
@@ -509,3 +467,8 @@ def served_seed(seed):
 def _assert(condition, message, *data):
     """A `tf.debugging.Assert` whose error starts with `message` (then the values of `data`)."""
     return tf.debugging.Assert(condition, [message, *data], summarize=8)
+
+
+def _assert_formatted(condition, message, *data):
+    """A `tf.debugging.Assert` whose error is `message` with its `{}` filled by `data`."""
+    return tf.debugging.Assert(condition, [tf.strings.format(message, list(data))], summarize=8)

@@ -1,6 +1,8 @@
 """Input checks at the door: shapes, dtypes, supports, conditions.
 
-Eager inputs (NumPy, tensors) are checked here with NumPy. Data that arrives batch by batch
+What is checked (the masks of bad values) and the messages are written once, in
+`keras_ar.utils.validation`; this module evaluates them. Eager inputs (NumPy, tensors) are
+checked here with NumPy. Data that arrives batch by batch
 (a `tf.data.Dataset`, a Python generator, a `keras.utils.PyDataset`) is checked on every
 batch: `tf_batch_check` adds graph assertions to a `tf.data` pipeline (TensorFlow is imported
 only when a dataset is given), `BatchChecker` checks each batch of a generator or `PyDataset`
@@ -14,6 +16,19 @@ import re
 
 import keras
 import numpy as np
+
+from keras_ar.utils.validation import NUMPY
+from keras_ar.utils.validation import condition_dtype_refused
+from keras_ar.utils.validation import condition_message
+from keras_ar.utils.validation import condition_problems
+from keras_ar.utils.validation import dtype_kind
+from keras_ar.utils.validation import dtype_refused
+from keras_ar.utils.validation import graph_checks
+from keras_ar.utils.validation import graph_shape_check
+from keras_ar.utils.validation import raise_first
+from keras_ar.utils.validation import shape_message
+from keras_ar.utils.validation import support_problems
+from keras_ar.utils.validation import tf_namespace
 
 _OPEN, _CLOSE = "<keras_ar>", "</keras_ar>"  # around messages raised while data streams
 
@@ -44,10 +59,7 @@ def static_shape(x):
 
 
 def _shape_error(name, event_shape, shape, where=""):
-    message = (
-        f"`{name}` must have shape (batch, {', '.join(map(str, event_shape))}). "
-        f"Received: {name}.shape={shape}{where}"
-    )
+    message = shape_message(name, event_shape, shape, where)
     if tuple(shape) == tuple(event_shape):
         message += (
             ": one example without a batch axis. Pass a batch (e.g. `x[None]`); "
@@ -71,12 +83,8 @@ def check_event(x, event_shape, head, name="x", where=""):
     values = concrete(x)
     if values is not None:
         head.check_values(values, name=name, where=where)
-    elif dtype is not None:
-        kind = np.dtype(keras.backend.standardize_dtype(dtype)).kind
-        if head.num_levels is None and kind != "f":
-            raise ValueError(head.value_message("dtype", name, dtype, where))
-        if head.num_levels is not None and kind not in "biuf":
-            raise ValueError(head.value_message("dtype", name, dtype, where))
+    elif dtype is not None and dtype_refused(dtype, head.num_levels):
+        raise ValueError(head.value_message("dtype", name, dtype, where))
     return values
 
 
@@ -107,23 +115,13 @@ def check_condition(condition, num_classes, condition_shape, batch_size=None, na
         raise ValueError(f"`{name}` must have shape {expected}. Received: {name}.shape={shape}{where}")
     values = concrete(condition)
     if values is not None:
-        if num_classes is not None:
-            if values.dtype.kind not in "iu" and not (
-                values.dtype.kind == "f" and np.all(values == np.round(values))
-            ):
-                raise ValueError(
-                    f"`{name}` must hold integer class labels. Received: dtype={values.dtype}{where}"
-                )
-            if values.size and (values.min() < 0 or values.max() >= num_classes):
-                raise ValueError(
-                    f"`{name}` labels must lie in 0..{num_classes - 1}. "
-                    f"Received a label of {values.min() if values.min() < 0 else values.max()}{where}"
-                )
-        elif values.dtype.kind not in "biuf" or not np.all(np.isfinite(values)):
-            raise ValueError(
-                f"`{name}` must be a finite numeric array. Received: dtype={values.dtype}{where}"
-                + ("" if values.dtype.kind not in "biuf" else ", with NaN or inf values")
-            )
+        if condition_dtype_refused(values.dtype, num_classes):
+            raise ValueError(condition_message("dtype", num_classes, name, values.dtype, where))
+        raise_first(
+            values,
+            condition_problems(values, num_classes, NUMPY),
+            lambda problem, value: condition_message(problem, num_classes, name, value, where),
+        )
     return values
 
 
@@ -197,105 +195,46 @@ def tf_batch_check(head, event_shape, num_classes, condition_shape, name="x"):
     The returned `check(index, element)` returns `element` unchanged once its values pass:
     finite, integer levels `0..num_levels - 1` for discrete heads, labels in
     `0..num_classes - 1`, finite condition vectors, and shapes where the dataset's static
-    shapes leave them open. A failing batch raises `tf.errors.InvalidArgumentError` with the
-    message of `head.value_message` (the value, the batch, the fix) between markers.
+    shapes leave them open. The masks and messages are those of the eager checks
+    (`keras_ar.utils.validation`), evaluated in TensorFlow ops (a `tf.data` map runs TF ops on
+    every backend). A failing batch raises `tf.errors.InvalidArgumentError` with the message
+    (the value, the batch, the fix) between markers.
     """
     import tensorflow as tf  # only when a tf.data dataset was given
 
+    tnp = tf_namespace()
     where = f" in batch {{}} (counting from 1) of `{name}`"
+    label = "condition"
 
-    def first_bad(values, bad):
-        flat = tf.concat([tf.reshape(values, [-1]), tf.zeros([1], values.dtype)], 0)
-        bad = tf.concat([tf.reshape(bad, [-1]), [False]], 0)
-        return tf.gather(flat, tf.argmax(tf.cast(bad, tf.int32)))
-
-    def asserting(deps, bad, values, message, batch):
-        """An assertion that no element of `bad` is set, run after `deps` (first failure wins)."""
-        with tf.control_dependencies(deps):
-            text = tf.strings.format(_marked(message), [first_bad(values, bad), batch])
-            return deps + [tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)), [text], summarize=1)]
-
-    def shape_check(deps, values, expected, label, batch):
-        """Rank and trailing dims of `values` equal `expected` (None: any)."""
-        spec = values.shape
-        if spec.rank == len(expected) + 1 and all(
-            e is None or (d is not None and d == e) for d, e in zip(spec[1:], expected)
-        ):
-            return deps
-        dims = [e for e in expected if e is not None]
-        keep = [i + 1 for i, e in enumerate(expected) if e is not None]
-        shape = tf.shape(values)
-        ok = tf.equal(tf.rank(values), len(expected) + 1)
-        if dims:
-            ok = tf.logical_and(
-                ok, tf.reduce_all(tf.equal(tf.gather(tf.pad(shape, [[0, len(expected) + 1]]), keep), dims))
-            )
-        message = (
-            f"`{label}` must have shape (batch, {', '.join('?' if e is None else str(e) for e in expected)}). "
-            f"Received a batch of shape {{}}{where}."
-        )
-        with tf.control_dependencies(deps):
-            text = tf.strings.format(_marked(message), [shape, batch])
-            return deps + [tf.debugging.Assert(ok, [text], summarize=8)]
-
-    def value_checks(deps, x, batch):
-        dtype = x.dtype
-        if dtype == tf.bool or dtype.is_complex or dtype == tf.string:
-            return deps  # bool: a Bernoulli's 0/1; other dtypes were refused on the first batch
-        if dtype.is_floating:
-            deps = asserting(
-                deps, tf.logical_not(tf.math.is_finite(x)), x, head.value_message("nonfinite", name, "{}", where), batch
-            )
-            if head.num_levels is None:
-                return deps
-            deps = asserting(
-                deps, tf.not_equal(x, tf.round(x)), x, head.value_message("fraction", name, "{}", where), batch
-            )
-        if head.num_levels is None:
-            return deps
-        wide = tf.cast(x, tf.float64)
-        bad = tf.logical_or(wide < 0.0, wide > head.num_levels - 1.0)
-        return asserting(deps, bad, x, head.value_message("range", name, "{}", where), batch)
-
-    def condition_checks(deps, condition, batch, x):
-        label = "condition"
-        if num_classes is not None:
-            deps = shape_check(deps, condition, (), label, batch)
-            if condition.dtype.is_floating:
-                bad = tf.logical_or(tf.logical_not(tf.math.is_finite(condition)), tf.not_equal(condition, tf.round(condition)))
-                deps = asserting(
-                    deps, bad, condition, f"`{label}` must hold integer class labels. Received a label of {{}}{where}.", batch
-                )
-            if condition.dtype.is_floating or condition.dtype.is_integer:
-                wide = tf.cast(condition, tf.float64)
-                bad = tf.logical_or(wide < 0.0, wide > num_classes - 1.0)
-                deps = asserting(
-                    deps, bad, condition,
-                    f"`{label}` labels must lie in 0..{num_classes - 1}. Received a label of {{}}{where}.", batch,
-                )
-        else:
-            deps = shape_check(deps, condition, tuple(condition_shape), label, batch)
-            if condition.dtype.is_floating:
-                deps = asserting(
-                    deps, tf.logical_not(tf.math.is_finite(condition)), condition,
-                    f"`{label}` contains NaN or inf values. Received a value of {{}}{where}.", batch,
-                )
-        with tf.control_dependencies(deps):
-            same = tf.equal(tf.shape(condition)[0], tf.shape(x)[0])
-            text = tf.strings.format(
-                _marked(f"`{label}` must have one entry per example of `x`. Received {{}} conditions for {{}} examples{where}."),
-                [tf.shape(condition)[0], tf.shape(x)[0], batch],
-            )
-            return deps + [tf.debugging.Assert(same, [text])]
+    def usable(dtype):  # other dtypes were refused on the first batch (bool: a Bernoulli's 0/1)
+        return dtype_kind(dtype) in ("i", "u", "f")
 
     @tf.autograph.experimental.do_not_convert
     def check(index, element):
         x, condition = unpack_inputs(element)
-        batch = index + 1
-        deps = shape_check([], x, tuple(event_shape), name, batch)
-        deps = value_checks(deps, x, batch)
+        batch = [index + 1]
+        deps = graph_shape_check([], x, tuple(event_shape), name, where, batch, _marked)
+        if usable(x.dtype):
+            deps = graph_checks(
+                deps, x, support_problems(x, head.num_levels, tnp),
+                lambda problem: head.value_message(problem, name, "{}", where), batch, _marked,
+            )
         if condition is not None and (num_classes is not None or condition_shape is not None):
-            deps = condition_checks(deps, condition, batch, x)
+            expected = () if num_classes is not None else tuple(condition_shape)
+            deps = graph_shape_check(deps, condition, expected, label, where, batch, _marked)
+            if usable(condition.dtype):
+                deps = graph_checks(
+                    deps, condition, condition_problems(condition, num_classes, tnp),
+                    lambda problem: condition_message(problem, num_classes, label, "{}", where), batch, _marked,
+                )
+            with tf.control_dependencies(deps):
+                same = tf.equal(tf.shape(condition)[0], tf.shape(x)[0])
+                text = tf.strings.format(
+                    _marked(f"`{label}` must have one entry per example of `x`. Received {{}} conditions for {{}} "
+                            f"examples{where}."),
+                    [tf.shape(condition)[0], tf.shape(x)[0], *batch],
+                )
+                deps = deps + [tf.debugging.Assert(same, [text])]
         with tf.control_dependencies(deps):
             return tf.nest.map_structure(tf.identity, element)
 

@@ -248,7 +248,7 @@ def _plan_model(plan, key, model, strict=True):
     # bad inputs: an error naming the input, never a NaN
     plan.call(f"{key}.bad_nan", key, "log_prob", error="`x` contains NaN or inf", x=np.full_like(x, np.nan),
               **with_c)
-    plan.call(f"{key}.bad_rank", key, "log_prob", error="`x` must have shape [batch, ", x=x[..., 0], **with_c)
+    plan.call(f"{key}.bad_rank", key, "log_prob", error="`x` must have shape (batch, ", x=x[..., 0], **with_c)
     plan.call(f"{key}.bad_n", key, "sample", error="`num_samples` must be an int >= 1",
               **dict(args, num_samples=i32(0)), **sample_c)
     for t in (0.0, -1.0, np.nan):
