@@ -427,7 +427,7 @@ def step_dependencies(model):
 def condition_vector(model, batch, rng):
     """A random condition (`_condition`) as the float32 vector `compute_params` and `init_cache` take, or None."""
     cond = _condition(model, batch, rng)
-    return None if cond is None else model._condition_vector(keras.ops.convert_to_tensor(cond))
+    return None if cond is None else model.condition_vector(keras.ops.convert_to_tensor(cond))
 
 
 def sequence_step_runner(model, batch, steps=None):

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_ar.models._conditions import warn_unscaled_condition
 from keras_ar.utils.checks import BatchChecker
 from keras_ar.utils.checks import batch_where
 from keras_ar.utils.checks import check_condition
@@ -32,12 +33,12 @@ def prepare_data(model, x, y, name, kwargs, warn_condition=False):
 
     `kwargs` are the Keras keyword arguments: `batch_size` batches an unbatched dataset.
     `warn_condition` (training data): warn about raw condition images
-    (`model._warn_unscaled_condition`). Returns `(x, None)` for Keras.
+    (`_conditions.warn_unscaled_condition`). Returns `(x, None)` for Keras.
     """
 
     def warn(element):  # the first batch (or the arrays) of the training data
         if warn_condition:
-            model._warn_unscaled_condition(unpack_inputs(as_tuple_or_dict(element), None)[1])
+            warn_unscaled_condition(model, unpack_inputs(as_tuple_or_dict(element), None)[1])
 
     checker = BatchChecker(model.head, model.event_shape, model.num_classes, model.condition_shape)
     if is_streamed(x) and y is not None:

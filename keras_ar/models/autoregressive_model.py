@@ -1,7 +1,10 @@
 """The base of every keras_ar model: the contract, loss, metrics, log-likelihoods, TFP views.
 
-Generation lives in `keras_ar.generation` (the loop, samplers, the step API); this class keeps
-the cache contract its subclasses implement and the hooks the engine reads.
+Like `keras.Model`, which takes training from its `Trainer` mixin, `AutoregressiveModel` takes
+generation from `GenerationMixin` (`_generation_api.py`: `sample`, `generate`, the cache contract
+and the hooks of `keras_ar.generation`) and serving from `ServingMixin` (`_serving.py`: the
+functions `keras_ar.export` serves). This file keeps the contract, the likelihoods and the Keras
+plumbing.
 """
 
 import math
@@ -12,18 +15,18 @@ import numpy as np
 from keras import ops
 
 from keras_ar import distributions
-from keras_ar import generation
-from keras_ar.utils import compile as compile_utils
-from keras_ar.generation import naive
-from keras_ar.utils.compile import clear_compiled
 from keras_ar.models import _conditions
 from keras_ar.models import _data_adapter
+from keras_ar.models._generation_api import GenerationMixin
+from keras_ar.models._serving import ServingMixin
 from keras_ar.utils.checks import unpack_inputs
+from keras_ar.utils.compile import clear_compiled
+from keras_ar.utils.distribute import per_replica_seeds
 from keras_ar.utils.tfp import tfp_distributions
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
-class AutoregressiveModel(keras.Model):
+class AutoregressiveModel(GenerationMixin, ServingMixin, keras.Model):
     """An exact-likelihood model p(x) = prod_i p(x_i | x_<i) with ancestral sampling.
 
     Subclasses build their layers in `__init__`, call `self.build()` at its end, and
@@ -34,11 +37,15 @@ class AutoregressiveModel(keras.Model):
     `[batch, *group_shape, head.num_params]`, where the parameters of dimension i may only
     depend on dimensions before i in `ordering()`. Everything else is here: the loss (mean
     negative log-likelihood in nats per example), the `bits_per_dim` metric, a default
-    `compile()`, `log_prob`, `conditional_log_probs`, the TFP view, input checks and the
-    generation engine (`sample`: one compiled loop over the order that owns seeds,
-    temperature, completion and writes). A subclass with a faster exact sampler overrides
-    the cache contract `init_cache` / `step` / `fill_cache`; the default step is one full
-    teacher-forced pass, which is also what `sample(use_cache=False)` runs.
+    `compile()`, `log_prob`, `conditional_log_probs`, the TFP view and input checks;
+    generation comes from `GenerationMixin` (`sample`, `generate`: one compiled loop over the
+    order, in `keras_ar.generation`, that owns seeds, samplers, completion and writes) and
+    export's signatures from `ServingMixin` (`serving_functions`). A subclass with a faster
+    exact sampler overrides the cache contract `init_cache` / `step` / `fill_cache`; the
+    default step is one full teacher-forced pass, which is also what
+    `sample(use_cache=False)` runs. A subclass that scores otherwise than by summing its
+    conditionals (MADE's mixture of masks, NADE's order-agnostic training) overrides
+    `log_prob_from_params`, which `log_prob`, `compute_loss` and export call.
 
     Args:
         input_shape: tuple of ints. The event shape, e.g. `(64,)` or `(8, 8, 1)`.
@@ -147,7 +154,8 @@ class AutoregressiveModel(keras.Model):
         clear_compiled(self)
 
     def call(self, inputs, condition=None, training=False):
-        x, condition = self._unpack(inputs, condition)
+        x, condition = unpack_inputs(inputs, condition)
+        per_replica_seeds(self)  # tf.distribute: each replica draws its own dropout masks
         return self.compute_params(ops.cast(x, "float32"), self.condition_vector(condition), training=training)
 
     def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
@@ -178,81 +186,6 @@ class AutoregressiveModel(keras.Model):
                   f"conditional_log_probs, sample, complete at: {path}")
         return path
 
-    def serving_functions(self, use_cache=True):
-        """The tensor functions that `keras_ar.export` serves, by signature name.
-
-        Each entry is `name: (fn, inputs)`. `fn` takes tensors and returns a dict of output
-        tensors (the signature's outputs); it is written with `keras.ops` only, so export traces
-        it on TensorFlow and converts it with jax2tf on JAX. `inputs` names `fn`'s arguments in
-        order; they are the signature's inputs, and export checks each in the graph before
-        `fn` runs:
-
-        - `"x"`: float32 `[batch, *input_shape]`, values in the head's support.
-        - `"known"`, `"known_mask"`: as `x`, and 0.0 / 1.0 of its shape; `fn` gets `known`
-          zero where the mask is 0 (only kept values are checked).
-        - `"num_samples"`: int32 scalar >= 1; `fn` gets it as a size for shapes
-          (`ops.zeros((num_samples, ...))`; a symbolic dimension on JAX).
-        - `"seed"`: int32 scalar; `fn` gets `seed % (2**31 - 1)`, or a fresh seed for a
-          negative one. To serve `sample`'s numbers for a seed, compile the sampling loop as
-          `sample` does (`keras_ar.utils.compile.compiled_method`), canvas as argument.
-        - `"temperature"`: float32 scalar, finite and > 0.
-        - `"condition"`: the model's condition (int32 labels `[batch]` or float32
-          `[batch, *condition_shape]`), one condition repeated to the batch.
-        - a `keras.InputSpec` with a `name` and a `shape` (batch `None`): an input of the
-          model's own; float values must be finite.
-
-        Every unknown dimension of the inputs is the batch size. This base class serves
-        `log_prob` (first, so also `serving_default` and `serve`; outputs `log_prob` and
-        `bits_per_dim`), `conditional_log_probs`, `sample` and `complete` (outputs `samples`),
-        each with a last input `condition` for a conditional model. A subclass overrides this
-        to serve other signatures (`PixelCNNAutoEncoder`: `encode` and `decode`, no `sample`).
-
-        Args:
-            use_cache: bool. Sample with the model's cached step (the samples are the same).
-
-        Returns:
-            dict: signature name -> `(fn, inputs)`, in signature order.
-
-        Example:
-
-        >>> model = keras_ar.models.FVSBN(input_shape=(4,))
-        >>> list(model.serving_functions())
-        ['log_prob', 'conditional_log_probs', 'sample', 'complete']
-        """
-        c = ["condition"] if self.condition_size else []
-
-        def scored(x, condition=None):
-            return self(x, condition=condition, training=False)
-
-        def log_prob(x, condition=None):
-            lp = self.log_prob_from_params(scored(x, condition), x, condition)
-            return {"log_prob": lp, "bits_per_dim": -lp / (self.num_dims * math.log(2.0))}
-
-        def conditional_log_probs(x, condition=None):
-            return {"conditional_log_probs": self.head.log_prob(scored(x, condition), x)}
-
-        def run(model, condition, known, known_mask, seed, temperature):
-            return generation.sample_tensors(model, condition, known, known_mask, seed, temperature, use_cache=use_cache)
-
-        # the engine compiled as `sample` compiles it (XLA on TensorFlow, where a seed draws other
-        # numbers than outside XLA; jax.jit on JAX), with its canvas an argument as in `sample`
-        engine = compile_utils.compiled_method(self, f"serve_sample_{'cached' if use_cache else 'naive'}", run)
-
-        def complete(known, known_mask, seed, temperature, condition=None):
-            out = engine(self.condition_vector(condition), known, known_mask, seed, temperature)
-            return {"samples": ops.cast(out, "int32" if self.head.is_discrete else "float32")}
-
-        def sample(num_samples, seed, temperature, condition=None):
-            zeros = ops.zeros((num_samples,) + tuple(self.event_shape), "float32")
-            return complete(zeros, zeros, seed, temperature, condition)
-
-        return {
-            "log_prob": (log_prob, ["x"] + c),
-            "conditional_log_probs": (conditional_log_probs, ["x"] + c),
-            "sample": (sample, ["num_samples", "seed", "temperature"] + c),
-            "complete": (complete, ["known", "known_mask", "seed", "temperature"] + c),
-        }
-
     def get_compile_config(self):
         if not self.compiled:
             return None
@@ -271,8 +204,8 @@ class AutoregressiveModel(keras.Model):
         distribution like Keras' own losses, so training under `tf.distribute.MirroredStrategy`
         or `keras.distribution.DataParallel` reports and follows the loss of one device.
         """
-        data, condition = self._unpack(x, None)
-        log_prob = self._log_prob_from_params(y_pred, ops.cast(data, "float32"), condition, training)
+        data, condition = unpack_inputs(x, None)
+        log_prob = self.log_prob_from_params(y_pred, ops.cast(data, "float32"), condition, training)
         nll = -log_prob
         if sample_weight is not None:
             w = ops.cast(ops.reshape(sample_weight, (-1,)), nll.dtype)
@@ -389,200 +322,13 @@ class AutoregressiveModel(keras.Model):
             x: float32 `[batch, *input_shape]`.
             condition: the condition as `call` takes it (models that score with it: MADE's masks).
             training: bool. Order-agnostic models (NADE) train on an estimate.
-        """
-        return self._log_prob_from_params(params, x, condition, training)
 
-    def _log_prob_from_params(self, params, x, condition, training):  # the hook MADE and NADE override
+        A subclass overrides this hook to score otherwise than by summing the head's
+        conditionals (MADE: a mixture over its masks; NADE: an order-agnostic estimate when
+        training), keeping this signature.
+        """
         lp = self.head.log_prob(params, x)
         return ops.sum(ops.reshape(lp, (ops.shape(lp)[0], -1)), axis=-1)
-
-    # ------------------------------------------------------------------ sampling (keras_ar.generation)
-    def sample(
-        self,
-        num_samples,
-        condition=None,
-        seed=None,
-        temperature=1.0,
-        known=None,
-        known_mask=None,
-        use_cache=True,
-        num_steps=None,
-        sampler=None,
-    ):
-        """Draw `num_samples` events by ancestral sampling in the model's order.
-
-        Args:
-            num_samples: int. How many samples.
-            condition: class labels `[num_samples]` or vectors `[num_samples, *condition_shape]`
-                (one label or vector is repeated) for a conditional model.
-            seed: int or None. The same seed gives the same samples, cached or not; None draws
-                a fresh seed.
-            temperature: float > 0. Divides logits (and multiplies scales) of every conditional.
-            known: array `[num_samples, *input_shape]` (or `input_shape`, repeated) of values to
-                keep where `known_mask` is true: completion and inpainting. Every other dimension
-                is drawn from p(x_i | x_<i) given the values before it in the model's order.
-            known_mask: bool array of the shape of `known`.
-            use_cache: bool. Step with the model's cache (`init_cache` / `step`); False runs one
-                full teacher-forced pass per step. Both draw the same samples for the same seed.
-            num_steps: int or None. Sequence models only (`variable_length`): generate this many
-                time steps instead of `input_shape[0]` (more or fewer); `known` then has
-                `num_steps` steps. None: `input_shape[0]`. One compilation serves every
-                `num_steps` up to a capacity (the input length, or the next power of two).
-            sampler: None, a `keras_ar.generation.samplers.Sampler` or its name (`"greedy"`,
-                `"top_k"`, `"top_p"`, `"temperature"`): how each value is drawn. None: the
-                temperature sampler at `temperature` (pass a temperature to one or the other).
-
-        Returns:
-            A tensor `[num_samples, *input_shape]` (`[num_samples, num_steps, *input_shape[1:]]`
-            with `num_steps`): int32 levels for discrete heads, float32 otherwise.
-        """
-        return generation.sample(
-            self, num_samples, condition=condition, seed=seed, temperature=temperature, known=known,
-            known_mask=known_mask, use_cache=use_cache, num_steps=num_steps, sampler=sampler,
-        )
-
-    def generate(self, num_steps, num_samples=None, condition=None, seed=None, temperature=1.0, state=None,
-                 sampler=None):
-        """Generate the next `num_steps` time steps of a sequence model, resumably (streaming).
-
-        The first call starts `num_samples` sequences; it returns the steps drawn and a `state`
-        (the model's cache, the last values, the position and the seed) that the next call
-        takes to go on where this one stopped. Steps are drawn with `step_seed(seed, i)` for
-        the global position i, so calls of N1, N2, ... steps give exactly the samples of one
-        call of N1 + N2 + ... steps, and `generate(N, n, seed=s)` equals
-        `sample(n, num_steps=N, seed=s)`. One compilation serves every `num_steps` up to a
-        capacity (the input length, or the next power of two).
-
-        Args:
-            num_steps: int >= 1. Time steps to draw in this call.
-            num_samples: int. Sequences to start (first call only; defaults to 1).
-            condition: a global condition (class labels `[num_samples]` or vectors), first call
-                only (the state keeps it); or, for a model with a local condition (a feature
-                sequence, e.g. WaveNet's `local_conditioning`), the frames of this call's steps,
-                `[num_samples, >= ceil(num_steps / hop), features]`, on every call, as they
-                arrive (calls must then start on a frame boundary).
-            seed: int or None, first call only. None draws a fresh seed.
-            temperature: float > 0, for this call.
-            state: None to start, or the `state` a previous call returned.
-            sampler: None, a `keras_ar.generation.samplers.Sampler` or its name, for this call
-                (as in `sample`).
-
-        Returns:
-            `(samples, state)`: `[num_samples, num_steps, *input_shape[1:]]` (int32 levels for
-            discrete heads, float32 otherwise) and the state to pass on.
-
-        Example:
-
-        >>> model = keras_ar.models.WaveNet(input_shape=(8,), num_levels=4, residual_channels=4,
-        ...     dilation_channels=4, skip_channels=4, num_layers_per_stack=2, num_stacks=1)
-        >>> a, state = model.generate(5, num_samples=2, seed=1)
-        >>> b, state = model.generate(7, state=state)
-        >>> whole = model.sample(2, num_steps=12, seed=1)
-        >>> to_np = keras.ops.convert_to_numpy
-        >>> bool(np.array_equal(np.concatenate([to_np(a), to_np(b)], 1), to_np(whole)))
-        True
-        """
-        return generation.generate(
-            self, num_steps, num_samples=num_samples, condition=condition, seed=seed, temperature=temperature,
-            state=state, sampler=sampler,
-        )
-
-    # -- hooks of sequence models (`variable_length`) for `generate` and export's streaming
-    @property
-    def steps_per_group(self):
-        """Groups drawn per time step of a sequence model (its channels, one at a time, or 1)."""
-        return int(np.prod(self.event_shape[1:])) // self.head.event_size
-
-    @property
-    def stream_capacity(self):
-        """The most time steps one `generate` stream can hold (a fixed-size cache), or None."""
-        return None
-
-    @property
-    def stream_capacity_hint(self):
-        """What to do when a stream needs more than `stream_capacity` steps (for error messages)."""
-        return "a larger cache"
-
-    @property
-    def local_condition_keys(self):
-        """The cache keys that hold a local condition, replaced on every `generate` call (none
-        here). Their tensors of rank >= 2 are time-aligned on axis 1 from the call's first step."""
-        return ()
-
-    def add_local_condition(self, cache, condition, num_samples, num_steps, start):
-        """The cache with the local condition of `generate`'s next `num_steps` steps from time
-        `start` (a model with `local_condition_keys` defines it)."""
-        raise NotImplementedError(f"{type(self).__name__} takes no local condition")
-
-    @property
-    def has_cached_step(self):
-        """True when the model's `step` is faster than one teacher-forced pass per step."""
-        return type(self).step is not AutoregressiveModel.step
-
-    # -- the cache contract (DESIGN.md, "Generation engine"); the defaults are the naive step
-    def init_cache(self, batch_size, condition=None, seed=None):
-        """The state before the first step: a nested structure of tensors.
-
-        Args:
-            batch_size: int or int32 scalar tensor.
-            condition: None or the condition vector `[batch, condition_size]`.
-            seed: int32 scalar tensor, for models that draw something once per sample.
-        """
-        return self._naive_init_cache(batch_size, condition, seed)
-
-    def step(self, cache, x_prev, index):
-        """Absorb the previous group's value and give the next group's parameters.
-
-        Args:
-            cache: the state, as `init_cache` or the last `step` returned it; it has absorbed
-                every group at order positions before `index - 1`.
-            x_prev: float32 `[batch, event_size]`: the value of the group at order position
-                `index - 1` (zeros, to be ignored, when `index` is 0).
-            index: int32 scalar tensor: a position in the sampling order.
-
-        Returns:
-            `(params, cache)`: float32 `[batch, num_params]` of the group at position `index`,
-            and the new state.
-        """
-        return self._naive_step(cache, x_prev, index)
-
-    def fill_cache(self, cache, x, num_known):
-        """Absorb a known prefix: the state before the step at position `num_known`.
-
-        Args:
-            cache: the state from `init_cache`.
-            x: float32 `[batch, *input_shape]`, right at every order position before `num_known`.
-            num_known: int32 scalar tensor.
-
-        A model whose step keeps a cache overrides this with one teacher-forced pass where it
-        can; the default runs `step` over the prefix.
-        """
-        if not self.has_cached_step:
-            return self._naive_fill_cache(cache, x, num_known)
-        n = ops.shape(x)[0]
-        g_count = int(np.prod(tuple(x.shape[1:]))) // self.head.event_size
-        flat = ops.reshape(x, (n, g_count, self.head.event_size))
-        order = naive.generation_order(self, cache, g_count)
-
-        def body(i, cache):
-            prev = ops.take(order, ops.maximum(i - 1, 0))
-            return self.step(cache, ops.take(flat, prev, axis=1), i)[1]
-
-        return ops.fori_loop(0, num_known, body, cache)
-
-    # the naive step (`keras_ar.generation.naive`), overridable (MADE draws a mask per sample)
-    def _naive_init_cache(self, batch_size, condition=None, seed=None, num_steps=None):
-        return naive.naive_init_cache(self, batch_size, condition, seed, num_steps)
-
-    def _naive_fill_cache(self, cache, x, num_known):
-        return naive.naive_fill_cache(self, cache, x, num_known)
-
-    def _naive_step(self, cache, x_prev, index):
-        return naive.naive_step(self, cache, x_prev, index)
-
-    def _order_tensor(self, cache):
-        """The sampling order of the groups as an int32 tensor `[groups]` (or `[n, groups]`)."""
-        return naive.order_tensor(self)
 
     # ------------------------------------------------------------------ conditions and inputs
     def condition_vector(self, condition):
@@ -595,50 +341,6 @@ class AutoregressiveModel(keras.Model):
         """A float32 condition vector `[batch, condition_size]` divided by `condition_scale` (when set)."""
         return _conditions.scale_condition(self, vector)
 
-    def generation_condition(self, condition, num_samples, num_steps=None, capacity=None):
-        """The checked condition vector for generating `num_samples` samples (one label or
-        vector is repeated). `num_steps` and `capacity` (time steps generated, and those the
-        compiled loop holds) are for a sequence model whose condition is time-aligned."""
-        return _conditions.generation_condition(self, condition, num_samples)
-
-    @staticmethod
-    def _unpack(inputs, condition):
-        return unpack_inputs(inputs, condition)
-
     def _checked(self, x, condition, name="x", where=""):
         """Unpack and check `x` and `condition` at the door; tensors ready for `self(...)`."""
         return _data_adapter.checked(self, x, condition, name=name, where=where)
-
-    def _warn_unscaled_condition(self, condition):
-        _conditions.warn_unscaled_condition(self, condition)
-
-    # ------------------------------------------------------------------ old private names (export uses them)
-    def _condition_vector(self, condition):
-        return self.condition_vector(condition)
-
-    def _scaled_condition(self, vector):
-        return self.scale_condition(vector)
-
-    def _sample_condition(self, condition, n, num_steps=None):
-        return self.generation_condition(condition, n, num_steps=num_steps)
-
-    def _steps_per_group(self):
-        return self.steps_per_group
-
-    def _stream_capacity(self):
-        return self.stream_capacity
-
-    def _stream_capacity_fix(self):
-        return self.stream_capacity_hint
-
-    def _stream_condition_keys(self):
-        return self.local_condition_keys
-
-    def _add_stream_condition(self, cache, condition, n, num_steps, start):
-        return self.add_local_condition(cache, condition, n, num_steps, start)
-
-    def _sample_tensors(self, condition, known, known_mask, seed, temperature, use_cache=True):
-        return generation.sample_tensors(self, condition, known, known_mask, seed, temperature, use_cache=use_cache)
-
-    def _generate_tensors(self, cache, x_prev, index, seed, temperature, num_steps):
-        return generation.generate_tensors(self, cache, x_prev, index, seed, temperature, num_steps)

@@ -9,6 +9,7 @@ from keras_ar.distributions import Categorical
 from keras_ar.models.autoregressive_model import AutoregressiveModel
 from keras_ar.utils.checks import check_condition
 from keras_ar.utils.checks import check_event
+from keras_ar.utils.checks import unpack_inputs
 from keras_ar.utils.random import fold_seed
 from keras_ar.utils.random import resolve_seed
 
@@ -127,9 +128,9 @@ class Histogram(AutoregressiveModel):
         if hasattr(x, "as_numpy_iterator"):
             if condition is not None:
                 raise ValueError("With a dataset, pass no `condition`: yield (x, labels) batches instead.")
-            batches = (self._unpack(element, None) for element in x.as_numpy_iterator())
+            batches = (unpack_inputs(element, None) for element in x.as_numpy_iterator())
         else:
-            batches = [self._unpack(x, condition)]
+            batches = [unpack_inputs(x, condition)]
         levels = self.head.num_levels
         digits = levels ** np.arange(self.num_dims - 1, -1, -1, dtype="int64")
         counts = np.zeros(self.num_tables * self.table_size, "int64")
@@ -160,7 +161,7 @@ class Histogram(AutoregressiveModel):
             raise ValueError(f"`num_samples` must be a positive int. Received: num_samples={num_samples!r}")
         n = int(num_samples)
         seed = resolve_seed(seed)
-        cond = self._sample_condition(condition, n)
+        cond = self.generation_condition(condition, n)
         row = ops.zeros((n,), "int32") if cond is None else ops.cast(ops.argmax(cond, axis=-1), "int32")
         u = keras.random.uniform((n,), seed=fold_seed(seed, 0))
         index = ops.zeros((n,), "int32")

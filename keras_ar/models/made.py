@@ -161,12 +161,14 @@ class MADE(AutoregressiveModel):
         return self.orders[0]
 
     # ------------------------------------------------------------------ the mixture of masks
-    def _log_prob_from_params(self, params, x, condition, training):
-        base = super()._log_prob_from_params
+    def log_prob_from_params(self, params, x, condition=None, training=False):
+        """With several masks, the uniform mixture over them (see the base class); when training, the
+        likelihood under the batch's random mask (`compute_params`)."""
+        base = super().log_prob_from_params
         if training or self.num_masks == 1:
             return base(params, x, condition, training)
         # `params` come from mask 0 (forward with training=False); add the other masks.
-        c = self._condition_vector(condition)
+        c = self.condition_vector(condition)
         lps = [base(params, x, condition, training)]
         lps += [base(self.forward_mask(x, c, m), x, condition, training) for m in range(1, self.num_masks)]
         return ops.logsumexp(ops.stack(lps, axis=-1), axis=-1) - math.log(self.num_masks)
@@ -181,7 +183,7 @@ class MADE(AutoregressiveModel):
             return super().distribution(x, condition)
         x, condition = self._checked(x, condition)
         x = ops.cast(x, "float32")
-        c = self._condition_vector(condition)
+        c = self.condition_vector(condition)
         params = ops.stack([self.forward_mask(x, c, m) for m in range(self.num_masks)], axis=1)
         xs = ops.repeat(ops.expand_dims(x, 1), self.num_masks, axis=1)
         tfd = tfp_distributions()

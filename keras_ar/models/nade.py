@@ -201,9 +201,10 @@ class NADE(AutoregressiveModel):
         return self.order
 
     # ------------------------------------------------------------------ order-agnostic training
-    def _log_prob_from_params(self, params, x, condition, training):
+    def log_prob_from_params(self, params, x, condition=None, training=False):
+        """With `order_agnostic`, training scores the DeepNADE estimate (see the base class)."""
         if not (self.order_agnostic and training):
-            return super()._log_prob_from_params(params, x, condition, training)
+            return super().log_prob_from_params(params, x, condition, training)
         return self._order_agnostic_log_prob(ops.reshape(x, (-1, self.num_dims)), condition)
 
     def _order_agnostic_log_prob(self, x, condition):
@@ -213,7 +214,7 @@ class NADE(AutoregressiveModel):
         the estimate is D / (D - d) * sum over the unobserved i of log p(x_i | x_observed).
         """
         n, dims = ops.shape(x)[0], ops.arange(self.num_dims, dtype="int32")
-        condition = self._condition_vector(condition)
+        condition = self.condition_vector(condition)
         d = keras.random.randint((n, 1), 0, self.num_dims, seed=self.seed_generator)
         noise = keras.random.uniform((n, self.num_dims), seed=self.seed_generator)
         rank = ops.argsort(ops.argsort(noise, axis=-1), axis=-1)  # a uniform random permutation

@@ -79,7 +79,7 @@ def test_step_gives_the_teacher_forced_parameters():
     x = np.random.default_rng(0).integers(0, 2, size=(3, 6)).astype("float32")
     labels = np.array([0, 1, 1])
     expected = helpers.to_np(model(x, condition=labels))[..., 0]  # [3, 6]
-    cond = model._condition_vector(keras.ops.convert_to_tensor(labels))
+    cond = model.condition_vector(keras.ops.convert_to_tensor(labels))
     cache = model.init_cache(3, cond)
     prev = np.zeros((3, 1), "float32")
     for i, d in enumerate(model.order):

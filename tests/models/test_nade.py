@@ -74,7 +74,7 @@ def test_order_agnostic_estimator_is_unbiased():
         other = NADE(input_shape=(4,), hidden_units=H, order_agnostic=True, ordering=list(order))
         other.set_weights(model.get_weights())
         exact.append(helpers.to_np(other.log_prob(x))[0])
-    draws = helpers.to_np(model._log_prob_from_params(None, np.repeat(x, 20000, axis=0), None, training=True))
+    draws = helpers.to_np(model.log_prob_from_params(None, np.repeat(x, 20000, axis=0), None, training=True))
     assert abs(draws.mean() - np.mean(exact)) < 4 * draws.std() / np.sqrt(len(draws)) + 1e-4
 
 
