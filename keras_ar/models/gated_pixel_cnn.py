@@ -49,11 +49,7 @@ class GatedPixelCNN(ImageModel):
     per row; it draws the same samples as `sample(use_cache=False)`.
 
     Args:
-        input_shape: tuple of 3 ints `(height, width, channels)`, channels 1 or 3.
-        distribution: `"bernoulli"` (default), `"categorical"`, `"logistic_mixture"`
-            (coupled for RGB) or `"gaussian_mixture"` (real values, fed unscaled).
-        num_levels: int. Levels of a categorical or logistic mixture head.
-        num_components: int. Components of a mixture head.
+        input_shape: `(height, width, channels)`, channels 1 or 3.
         filters: int. Channels of both stacks (a multiple of 3 for RGB with a per-channel
             head). Defaults to 96.
         num_blocks: int >= 1. Gated blocks, the first one mask A. Defaults to 6.
@@ -66,9 +62,9 @@ class GatedPixelCNN(ImageModel):
         dropout: float in [0, 1). Dropout on the gated horizontal units while training.
         position_bias: bool. Learned per-position terms in every block (see above).
             Defaults to False.
-        **kwargs: `num_classes`, `condition_shape` (see above), `condition_scale` (e.g. 255.0: condition
-            images are divided by it inside the model), `name`, as in
-            `AutoregressiveModel`.
+        **kwargs: `distribution` (`"bernoulli"` by default), `num_levels`, `num_components`,
+            `num_classes`, `condition_shape` (see above), `condition_scale` (e.g. 255.0: condition
+            images are divided by it inside the model), `name`, as in `ImageModel`.
 
     Example:
 
@@ -87,9 +83,6 @@ class GatedPixelCNN(ImageModel):
     def __init__(
         self,
         input_shape,
-        distribution="bernoulli",
-        num_levels=None,
-        num_components=None,
         filters=96,
         num_blocks=6,
         kernel_size=3,
@@ -100,30 +93,26 @@ class GatedPixelCNN(ImageModel):
         position_bias=False,
         **kwargs,
     ):
-        super().__init__(
-            input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
+        super().__init__(input_shape, **kwargs)
+        self.check_widths(
+            filters=filters,
+            skip_filters=skip_filters,
+            output_hidden_units=output_hidden_units,
+            optional=("skip_filters", "output_hidden_units"),
         )
-        color = self.color_channels
-        check_int(filters, "filters", 1)
         check_int(num_blocks, "num_blocks", 1)
-        self.check_kernel_size(kernel_size, "kernel_size", 3)
-        self.check_kernel_size(first_kernel_size, "first_kernel_size", 3)
-        for value, name in ((skip_filters, "skip_filters"), (output_hidden_units, "output_hidden_units")):
-            if value is not None:
-                check_int(value, name, 1)
-        self.check_color_groups(filters=filters, skip_filters=skip_filters, output_hidden_units=output_hidden_units)
+        self.check_kernel_sizes(3, kernel_size=kernel_size, first_kernel_size=first_kernel_size)
         self.check_dropout(dropout)
         self.add_position_weights(filters, position_bias, name="position_embedding")
 
         # === Layers ===
         skip = filters if skip_filters is None else skip_filters
-        hidden = skip if output_hidden_units is None else output_hidden_units
         self.blocks = [
             GatedBlock(
                 filters,
                 first_kernel_size if i == 0 else kernel_size,
                 mask_type="A" if i == 0 else "B",
-                color_channels=color,
+                color_channels=self.color_channels,
                 skip_filters=skip,
                 dropout=dropout,
                 horizontal_output=i + 1 < num_blocks,  # the last block gives its skip output only
@@ -131,24 +120,15 @@ class GatedPixelCNN(ImageModel):
             )
             for i in range(num_blocks)
         ]
-        self.hidden_conv = self.masked_conv(hidden, 1, "B", name="hidden_conv")
-        self.output_conv = self.masked_conv(self.params_per_pixel, 1, "B", name="output_conv")
+        self.add_output_layers(skip if output_hidden_units is None else output_hidden_units)
         self.add_condition_features(filters)
-
-        # === Config ===
-        self.filters = filters
-        self.num_blocks = num_blocks
-        self.kernel_size = kernel_size
-        self.first_kernel_size = first_kernel_size
-        self.skip_filters = skip_filters
-        self.output_hidden_units = output_hidden_units
-        self.dropout = dropout
+        self.keep_arguments(locals())
         self.build()
 
     def compute_params(self, x, condition=None, training=False):
         vector, features = self.split_condition(condition)
         feature_map = self._feature_rows(features, 0, self.event_shape[0])
-        return self._output(self._stacks(self.scale_inputs(x), vector, feature_map, training))
+        return self.image_params(self.output_layers(self._stacks(self.scale_inputs(x), vector, feature_map, training)))
 
     def _stacks(self, h, vector, feature_map, training=False, inputs=None):
         """Every block on the scaled image; the summed skips. `inputs` collects each block's (v, h)."""
@@ -159,13 +139,6 @@ class GatedPixelCNN(ImageModel):
             v, h, skip = block((v, h), condition=vector, condition_map=feature_map, training=training)
             skips = skip if skips is None else skips + skip
         return skips
-
-    def _output(self, skips):
-        """Summed skips `[b, H, W, S]` -> parameters `[b, *group_shape, P]` (or `[b, S]` -> `[b, C * P]`)."""
-        if len(skips.shape) == 2:
-            h = ops.relu(self.hidden_conv.pixel_output(ops.relu(skips)))
-            return self.output_conv.pixel_output(h)
-        return self.image_params(self.output_conv(ops.relu(self.hidden_conv(ops.relu(skips)))))
 
     def _feature_rows(self, features, row, num_rows):
         """The blocks' condition map for image rows `row .. row + num_rows - 1` (`row` may be a
@@ -191,13 +164,7 @@ class GatedPixelCNN(ImageModel):
             if i:
                 horizontal.append(ops.zeros((batch_size, width + pad, self.filters), "float32"))
             links.append(ops.zeros((batch_size, width, 2 * self.filters), "float32"))
-        cache = {"vertical": vertical, "horizontal": horizontal, "links": links}
-        vector, features = self.split_condition(condition)
-        if vector is not None:
-            cache["condition"] = vector
-        if features is not None:
-            cache["features"] = features
-        return cache
+        return {"vertical": vertical, "horizontal": horizontal, "links": links, **self.cached_condition(condition)}
 
     def fill_cache(self, cache, x, num_known):
         """One teacher-forced pass over `x`: every block's inputs into its buffers, and the links
@@ -207,7 +174,7 @@ class GatedPixelCNN(ImageModel):
         inputs = []
         feature_map = self._feature_rows(features, 0, self.event_shape[0])
         self._stacks(self.scale_inputs(x), vector, feature_map, inputs=inputs)
-        row = ops.minimum(self.step_position(num_known)[0], self.event_shape[0] - 1)
+        row = self.known_row(num_known)
         vertical, horizontal = [], []
         for i, (block, (v, h)) in enumerate(zip(self.blocks, inputs)):
             pad = block.kernel_size // 2
@@ -243,12 +210,9 @@ class GatedPixelCNN(ImageModel):
     def step(self, cache, x_prev, index):
         """Params `[b, num_params]` of the group at `index`: the horizontal stacks at its pixel
         only, after the vertical stacks of the row above when the pixel starts a row."""
-        channels = self.event_shape[-1]
-        row, col, sub = self.step_position(index)
-        n = ops.shape(x_prev)[0]
-        pad0 = self.blocks[0].kernel_size // 2
+        channels, n, pad0 = self.event_shape[-1], ops.shape(x_prev)[0], self.blocks[0].kernel_size // 2
         vertical = list(cache["vertical"])
-        vertical[0] = self.write_previous(vertical[0], x_prev, index, self.blocks[0].kernel_size)
+        (row, col, sub), vertical[0] = self.step_prologue(vertical[0], x_prev, index, self.blocks[0].kernel_size)
 
         new_row = ops.logical_and(ops.logical_and(ops.equal(col, 0), ops.equal(sub, 0)), row > 0)
         vertical, links = ops.cond(
@@ -270,5 +234,5 @@ class GatedPixelCNN(ImageModel):
             h, skip = block.horizontal_pixel(window, link, vector, feature)
             skips = skip if skips is None else skips + skip
         # for an RGB per-channel head the whole pixel was recomputed: its R, G, B groups of P
-        params = self.select_subpixel(self._output(skips), sub)
+        params = self.select_subpixel(self.output_layers(skips, self.on_pixel), sub)
         return params, {**cache, "vertical": vertical, "horizontal": horizontal, "links": links}

@@ -10,6 +10,7 @@ from keras import ops
 
 from keras_ar.layers.masked_conv2d import MaskedConv2D
 from keras_ar.models.autoregressive_model import AutoregressiveModel
+from keras_ar.utils.checks import check_int
 
 
 @keras.saving.register_keras_serializable(package="keras_ar")
@@ -17,13 +18,14 @@ class ImageModel(AutoregressiveModel):
     """The base of the image models: `(height, width, channels)` images, pixels in raster order.
 
     `PixelCNN`, `GatedPixelCNN`, `PixelCNNPlusPlus`, `PixelRNN` and `PixelCNNAutoEncoder` are
-    built on it. A subclass writes its layers in `__init__` (ending with `self.build()`) and
-    its teacher-forced pass `compute_params`, as for every `AutoregressiveModel`; this class
-    gives it the rest:
+    built on it. A subclass takes `input_shape`, its own arguments and `**kwargs` (passed on
+    here), writes its layers in `__init__` and ends it with `self.keep_arguments(locals())` and
+    `self.build()`; then its teacher-forced pass `compute_params`, as for every
+    `AutoregressiveModel`. This class gives it the rest:
 
-    - Checks at construction: `input_shape` is `(height, width, 1 or 3)`; `check_kernel_size`,
-      `check_color_groups` and `check_dropout` for the subclass's own arguments (each
-      `ValueError` names the argument and the value received).
+    - Checks at construction: `input_shape` is `(height, width, 1 or 3)`; `check_widths`,
+      `check_kernel_sizes`, `check_color_groups` and `check_dropout` for the subclass's own
+      arguments (each `ValueError` names the argument and the value received).
     - `color_channels`: 3 when the image is RGB and the head is per channel (`"bernoulli"`,
       `"categorical"`, `"gaussian_mixture"`): the groups of the order are then sub-pixels
       R -> G -> B, and `masked_conv` splits a layer's channels into R, G, B groups, so its
@@ -31,31 +33,31 @@ class ImageModel(AutoregressiveModel):
       coupled RGB head).
     - `scale_inputs(x)`: discrete levels mapped to [-1, 1] (real values as they are), what
       the network sees; `image_params(outputs)`: `[b, H, W, color_channels * num_params]`
-      outputs to the head's parameters `[b, *group_shape, num_params]`.
+      outputs to the head's parameters `[b, *group_shape, num_params]`. `add_output_layers`
+      and `output_layers`: the usual ReLU -> optional 1x1 ReLU layer -> 1x1 to the parameters.
     - Conditions. Class labels and vectors arrive as one vector per example (see
       `AutoregressiveModel`). `add_layer_biases(widths)` projects it to one bias per layer
-      (`layer_biases`), with, when its `position_bias` is True, a learned bias per position
-      too (no data: causality is unchanged). `add_condition_features(filters)` takes a rank-3
-      `condition_shape` as a condition IMAGE: `split_condition` returns its features (a 3x3
-      "same" ReLU convolution) and `condition_map` resizes them to any resolution by nearest
-      repetition. `add_position_weights(depth)` and `position_rows` give per-position terms
-      for other uses.
-    - A cached `step`: `step_position(index)` (row, column and sub-pixel of a group),
-      `image_buffer` / `pad_image` (an input padded as a `kernel_size` mask convolution reads
-      it), `write_previous` (the previous group's value, scaled, into such a buffer),
-      `pixel_window` (the rows of a buffer that a mask convolution reads at a pixel) and
-      `select_subpixel` (the parameters of the current sub-pixel).
+      (`layer_biases`, applied in order by `biased_layers`), with, when its `position_bias` is
+      True, a learned bias per position too (no data: causality is unchanged).
+      `add_condition_features(filters)` takes a rank-3 `condition_shape` as a condition IMAGE:
+      `split_condition` returns its features (a 3x3 "same" ReLU convolution) and
+      `condition_map` resizes them to any resolution by nearest repetition.
+      `add_position_weights(depth)` and `position_rows` give per-position terms for other uses.
+    - A cached `step`: `cached_condition` (what a step needs of the condition),
+      `step_prologue` (the row, column and sub-pixel of a group, and the previous group's
+      value, scaled, written into the padded input buffer `image_buffer` / `pad_image`),
+      `known_row`, `write_pixel`, `pixel_window` (the rows of a buffer that a mask convolution
+      reads at a pixel) and `select_subpixel` (the parameters of the current sub-pixel).
     - `get_config` returns every argument of the subclass's constructor, read from the
-      attribute of the same name: set one attribute per argument.
+      attribute of the same name (`keep_arguments` sets them).
 
     Args:
         input_shape: tuple of 3 ints `(height, width, channels)`, channels 1 or 3.
-        distribution: `"bernoulli"` (default), `"categorical"`, `"logistic_mixture"`
-            (coupled for RGB) or `"gaussian_mixture"` (real values, fed unscaled).
-        num_levels: int. Levels of a categorical or logistic mixture head.
-        num_components: int. Components of a mixture head.
-        **kwargs: `num_classes`, `condition_shape`, `condition_scale`, `name`, as in
-            `AutoregressiveModel`.
+        **kwargs: `distribution` (`"bernoulli"` by default, `"categorical"`,
+            `"logistic_mixture"`, coupled for RGB, or `"gaussian_mixture"`, real values fed
+            unscaled), `num_levels` (of a categorical or logistic mixture head),
+            `num_components` (of a mixture head), `num_classes`, `condition_shape`,
+            `condition_scale`, `name`, as in `AutoregressiveModel`.
 
     Example: a new image model in a few lines (one masked convolution, a class condition
     through `add_layer_biases`).
@@ -63,11 +65,11 @@ class ImageModel(AutoregressiveModel):
     >>> class TinyPixelCNN(ImageModel):
     ...     def __init__(self, input_shape, filters=6, position_bias=False, **kwargs):
     ...         super().__init__(input_shape, **kwargs)
-    ...         self.check_color_groups(filters=filters)
+    ...         self.check_widths(filters=filters)
     ...         self.hidden_conv = self.masked_conv(filters, 3, "A", name="hidden_conv")
     ...         self.output_conv = self.masked_conv(self.params_per_pixel, 1, "B", name="output_conv")
     ...         self.add_layer_biases([filters, self.params_per_pixel], position_bias)
-    ...         self.filters = filters
+    ...         self.keep_arguments(locals())
     ...         self.build()
     ...
     ...     def compute_params(self, x, condition=None, training=False):
@@ -83,17 +85,8 @@ class ImageModel(AutoregressiveModel):
     6
     """
 
-    def __init__(
-        self,
-        input_shape,
-        distribution="bernoulli",
-        num_levels=None,
-        num_components=None,
-        **kwargs,
-    ):
-        super().__init__(
-            input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
-        )
+    def __init__(self, input_shape, **kwargs):
+        super().__init__(input_shape, **kwargs)
         if len(self.event_shape) != 3 or self.event_shape[-1] not in (1, 3):
             raise ValueError(
                 "`input_shape` must be (height, width, channels) with 1 or 3 channels. "
@@ -113,6 +106,19 @@ class ImageModel(AutoregressiveModel):
         return self.color_channels * self.head.num_params
 
     # ------------------------------------------------------------------ constructor checks
+    def check_widths(self, optional=(), **widths):
+        """Every width given is an int >= 1 (or None, for the names in `optional`), and with
+        colour groups a multiple of 3 (`check_color_groups`); else a `ValueError` naming it."""
+        for name, value in widths.items():
+            if value is not None or name not in optional:
+                check_int(value, name, 1)
+        self.check_color_groups(**widths)
+
+    def check_kernel_sizes(self, minimum=1, **sizes):
+        """`check_kernel_size` for every `name=value` given."""
+        for name, value in sizes.items():
+            self.check_kernel_size(value, name, minimum)
+
     def check_kernel_size(self, value, name, minimum=1):
         """`value` as an int if it is an odd int >= `minimum`, else a `ValueError` naming `name`."""
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum or value % 2 == 0:
@@ -143,6 +149,33 @@ class ImageModel(AutoregressiveModel):
         return MaskedConv2D(
             filters, kernel_size, mask_type=mask_type, color_channels=self.color_channels, name=name, **kwargs
         )
+
+    def add_output_layers(self, hidden_units):
+        """`hidden_conv`, a 1x1 mask-B layer of `hidden_units` (None: no layer), and `output_conv`,
+        a 1x1 mask-B layer to a whole pixel's parameters. Returns their widths, for `add_layer_biases`."""
+        self.hidden_conv = None if hidden_units is None else self.masked_conv(hidden_units, 1, "B", "hidden_conv")
+        self.output_conv = self.masked_conv(self.params_per_pixel, 1, "B", "output_conv")
+        return ([] if hidden_units is None else [hidden_units]) + [self.params_per_pixel]
+
+    @staticmethod
+    def on_image(layer, inputs):
+        """`layer(inputs)`: a layer on the whole image, the `conv` of a pass over the image."""
+        return layer(inputs)
+
+    @staticmethod
+    def on_pixel(layer, inputs):
+        """`layer.pixel_output(inputs)`: a `MaskedConv2D` at one pixel, `[b, C]` (a 1x1) or a window."""
+        return layer.pixel_output(inputs)
+
+    def output_layers(self, h, conv=None):
+        """ReLU -> `hidden_conv` -> ReLU (when there is one) -> `output_conv`, each layer applied as
+        `conv(layer, inputs)` (default `layer(inputs)`: on the image; e.g. `biased_layers`, or
+        `pixel_output` at one pixel)."""
+        conv = conv or self.on_image
+        h = ops.relu(h)
+        if self.hidden_conv is not None:
+            h = ops.relu(conv(self.hidden_conv, h))
+        return conv(self.output_conv, h)
 
     def scale_inputs(self, x):
         """The network input: discrete levels mapped to [-1, 1]; real values as they are."""
@@ -198,6 +231,12 @@ class ImageModel(AutoregressiveModel):
         """`outputs + bias`, or `outputs` when `bias` is None."""
         return outputs if bias is None else outputs + bias
 
+    def biased_layers(self, conv, biases):
+        """`apply(layer, inputs)`: `conv(layer, inputs)` plus the next of `biases` (`layer_biases`,
+        taken in order). Pass an iterator to take a bias for another use in between."""
+        biases = iter(biases)
+        return lambda layer, inputs: self.biased(conv(layer, inputs), next(biases))
+
     def add_position_weights(self, depth, position_bias, name="position_biases"):
         """With `position_bias` (a bool, checked here), `build` makes learned `[height, width, depth]`
         terms, `position_weights`, initialised to zeros."""
@@ -250,6 +289,24 @@ class ImageModel(AutoregressiveModel):
         return ops.take(ops.take(features, at_rows, axis=1), (np.arange(cols) * w // cols).astype("int32"), axis=2)
 
     # ------------------------------------------------------------------ the cached step's bookkeeping
+    def cached_condition(self, condition):
+        """What a cached step needs of `condition`, as cache entries: `"condition"`, the vector
+        (projected to the layers' biases when the model has `add_layer_biases`'s projection)
+        and `"features"`, a condition image's features; an entry is absent when it is None."""
+        vector, features = self.split_condition(condition)
+        if self.condition_projection is not None:
+            vector = self.project_condition(vector)
+        return {key: value for key, value in (("condition", vector), ("features", features)) if value is not None}
+
+    def step_prologue(self, buffer, x_prev, index, kernel_size):
+        """`(row, col, sub)` of the group at `index` (`step_position`) and `buffer`, the padded
+        input of a `kernel_size` mask convolution, with `x_prev` written in (`write_previous`)."""
+        return self.step_position(index), self.write_previous(buffer, x_prev, index, kernel_size)
+
+    def known_row(self, num_known):
+        """The row of order position `num_known` (the last row when every group is known)."""
+        return ops.minimum(self.step_position(num_known)[0], self.event_shape[0] - 1)
+
     def step_position(self, index):
         """`(row, col, sub)` int32 of the group at order position `index`: its pixel, and its
         channel when the groups are sub-pixels (0 otherwise)."""
@@ -307,6 +364,15 @@ class ImageModel(AutoregressiveModel):
         return ops.take(ops.reshape(params, (-1, 3, self.head.num_params)), sub, axis=1)
 
     # ------------------------------------------------------------------ config
+    def keep_arguments(self, arguments):
+        """Set one attribute per argument of the subclass's constructor from `arguments` (its
+        `locals()`, values as used: reassign a normalised argument first); names it lacks (a
+        further subclass's arguments) are left to that subclass. Returns them as a dict."""
+        kept = {name: arguments[name] for name in _constructor_arguments(type(self)) if name in arguments}
+        for name, value in kept.items():
+            setattr(self, name, value)
+        return kept
+
     def get_config(self):
         """`AutoregressiveModel`'s config plus every argument of the subclass's constructor."""
         config = super().get_config()

@@ -34,11 +34,7 @@ class PixelCNN(ImageModel):
     pass per step.
 
     Args:
-        input_shape: tuple of 3 ints `(height, width, channels)`, channels 1 or 3.
-        distribution: `"bernoulli"` (default), `"categorical"`, `"logistic_mixture"`
-            (coupled for RGB) or `"gaussian_mixture"` (real values, fed unscaled).
-        num_levels: int. Levels of a categorical or logistic mixture head.
-        num_components: int. Components of a mixture head.
+        input_shape: `(height, width, channels)`, channels 1 or 3.
         filters: int or None. Channels of the residual stream (a multiple of 3 for RGB with a
             per-channel head, which splits them into one group per colour). None (default)
             means 64, and 96 (32 per colour) for RGB images with a per-channel head
@@ -55,8 +51,8 @@ class PixelCNN(ImageModel):
             images whose statistics depend on the position (centred digits) this gives the
             conditionals the location they otherwise lack. It does not depend on the data,
             so causality is unchanged. Defaults to False.
-        **kwargs: `num_classes`, `condition_shape`, `condition_scale`, `name`, as in
-            `AutoregressiveModel`.
+        **kwargs: `distribution` (`"bernoulli"` by default), `num_levels`, `num_components`,
+            `num_classes`, `condition_shape`, `condition_scale`, `name`, as in `ImageModel`.
 
     Example:
 
@@ -74,9 +70,6 @@ class PixelCNN(ImageModel):
     def __init__(
         self,
         input_shape,
-        distribution="bernoulli",
-        num_levels=None,
-        num_components=None,
         filters=None,
         num_residual_blocks=5,
         kernel_size=3,
@@ -86,19 +79,13 @@ class PixelCNN(ImageModel):
         position_bias=False,
         **kwargs,
     ):
-        super().__init__(
-            input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
-        )
+        super().__init__(input_shape, **kwargs)
         color = self.color_channels
         if filters is None:
             filters = 96 if color == 3 else 64
-        check_int(filters, "filters", minimum=1)
+        self.check_widths(filters=filters, output_hidden_units=output_hidden_units, optional=("output_hidden_units",))
         check_int(num_residual_blocks, "num_residual_blocks", minimum=0)
-        self.check_kernel_size(kernel_size, "kernel_size")
-        self.check_kernel_size(first_kernel_size, "first_kernel_size")
-        if output_hidden_units is not None:
-            check_int(output_hidden_units, "output_hidden_units", minimum=1)
-        self.check_color_groups(filters=filters, output_hidden_units=output_hidden_units)
+        self.check_kernel_sizes(kernel_size=kernel_size, first_kernel_size=first_kernel_size)
         self.check_dropout(dropout)
 
         # === Layers ===
@@ -108,28 +95,16 @@ class PixelCNN(ImageModel):
         self.block_in = [conv(half, 1, "B", f"block{i}_in") for i in range(num_residual_blocks)]
         self.block_mid = [conv(half, kernel_size, "B", f"block{i}_mid") for i in range(num_residual_blocks)]
         self.block_out = [conv(filters, 1, "B", f"block{i}_out") for i in range(num_residual_blocks)]
-        self.hidden_conv = (
-            conv(output_hidden_units, 1, "B", "hidden_conv") if output_hidden_units is not None else None
-        )
-        self.output_conv = conv(self.params_per_pixel, 1, "B", "output_conv")
+        output_widths = self.add_output_layers(output_hidden_units)
         self.dropout_layer = keras.layers.Dropout(dropout, name="dropout") if dropout > 0 else None
         # One projection of the condition, split into a bias for every convolution's output.
-        widths = [filters] + [half, half, filters] * num_residual_blocks
-        widths += ([output_hidden_units] if output_hidden_units is not None else []) + [self.params_per_pixel]
-        self.add_layer_biases(widths, position_bias)
-
-        # === Config ===
-        self.filters = filters
-        self.num_residual_blocks = num_residual_blocks
-        self.kernel_size = kernel_size
-        self.first_kernel_size = first_kernel_size
-        self.output_hidden_units = output_hidden_units
-        self.dropout = dropout
+        self.add_layer_biases([filters] + [half, half, filters] * num_residual_blocks + output_widths, position_bias)
+        self.keep_arguments(locals())
         self.build()
 
     def compute_params(self, x, condition=None, training=False):
         biases = self.layer_biases(self.project_condition(condition))
-        return self.image_params(self._network(self.scale_inputs(x), lambda layer, h: layer(h), biases, training))
+        return self.image_params(self._network(self.scale_inputs(x), self.on_image, biases, training))
 
     def _network(self, h, conv, biases, training=False):
         """Every layer after the input scaling, written once for the image and for one pixel.
@@ -138,11 +113,7 @@ class PixelCNN(ImageModel):
         whole image (`compute_params`, `fill_cache`) or at one pixel (`step`, where `inputs` is the
         pixel's activations `[b, C]`). `biases` are the layers' biases (`layer_biases`).
         """
-        biases = iter(biases)
-
-        def masked(layer, inputs):
-            return self.biased(conv(layer, inputs), next(biases))
-
+        masked = self.biased_layers(conv, biases)
         h = masked(self.input_conv, h)
         for conv_in, conv_mid, conv_out in zip(self.block_in, self.block_mid, self.block_out):
             r = ops.relu(masked(conv_in, ops.relu(h)))
@@ -150,10 +121,7 @@ class PixelCNN(ImageModel):
             if self.dropout_layer is not None:
                 r = self.dropout_layer(r, training=training)
             h = h + masked(conv_out, r)
-        h = ops.relu(h)
-        if self.hidden_conv is not None:
-            h = ops.relu(masked(self.hidden_conv, h))
-        return masked(self.output_conv, h)
+        return self.output_layers(h, masked)
 
     # ------------------------------------------------------------------ cached sampling
     def _buffered(self):
@@ -166,10 +134,7 @@ class PixelCNN(ImageModel):
             layer.name: self.image_buffer(batch_size, layer.kernel_size, layer.kernel.shape[2])
             for layer in self._buffered()
         }
-        cache = {"buffers": buffers}
-        if condition is not None and self.condition_projection is not None:
-            cache["condition_bias"] = self.project_condition(condition)
-        return cache
+        return {"buffers": buffers, **self.cached_condition(condition)}
 
     def fill_cache(self, cache, x, num_known):
         """One teacher-forced pass over `x`; every buffered layer's input goes into its buffer."""
@@ -180,15 +145,13 @@ class PixelCNN(ImageModel):
                 buffers[layer.name] = self.pad_image(h, layer.kernel_size)
             return layer(h)
 
-        self._network(self.scale_inputs(x), conv, self.layer_biases(cache.get("condition_bias")))
+        self._network(self.scale_inputs(x), conv, self.layer_biases(cache.get("condition")))
         return {**cache, "buffers": buffers}
 
     def step(self, cache, x_prev, index):
         """Params `[b, num_params]` of the group at `index`, computing every layer at its pixel only."""
-        row, col, sub = self.step_position(index)
-        buffers = dict(cache["buffers"])
-        name = self.input_conv.name
-        buffers[name] = self.write_previous(buffers[name], x_prev, index, self.input_conv.kernel_size)
+        buffers, name = dict(cache["buffers"]), self.input_conv.name
+        (row, col, sub), buffers[name] = self.step_prologue(buffers[name], x_prev, index, self.input_conv.kernel_size)
 
         def conv(layer, h):
             if layer.name not in buffers:  # 1x1: pointwise at the pixel
@@ -197,6 +160,6 @@ class PixelCNN(ImageModel):
                 buffers[layer.name] = self.write_pixel(buffers[layer.name], h, row, col, layer.kernel_size)
             return layer.pixel_output(self.pixel_window(buffers[layer.name], row, col, layer.kernel_size))
 
-        params = self._network(None, conv, self.layer_biases(cache.get("condition_bias"), (row, col)))
+        params = self._network(None, conv, self.layer_biases(cache.get("condition"), (row, col)))
         # for an RGB per-channel head the whole pixel was recomputed: its R, G, B groups of P
         return self.select_subpixel(params, sub), {**cache, "buffers": buffers}

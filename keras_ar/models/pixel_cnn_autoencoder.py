@@ -8,6 +8,7 @@ from keras import ops
 from keras_ar.models.gated_pixel_cnn import GatedPixelCNN
 from keras_ar.models.image_model import ImageModel
 from keras_ar.utils.checks import check_condition
+from keras_ar.utils.checks import check_int
 from keras_ar.utils.checks import static_shape
 from keras_ar.utils.compile import clear_compiled
 
@@ -35,11 +36,7 @@ class PixelCNNAutoEncoder(ImageModel):
     same images as `decode(code, use_cache=False)` for the same seed.
 
     Args:
-        input_shape: tuple of 3 ints `(height, width, channels)`, channels 1 or 3.
-        distribution: `"bernoulli"` (default), `"categorical"`, `"logistic_mixture"` or
-            `"gaussian_mixture"`, as in `GatedPixelCNN`.
-        num_levels: int. Levels of a categorical or logistic mixture head.
-        num_components: int. Components of a mixture head.
+        input_shape: `(height, width, channels)`, channels 1 or 3.
         code_size: int >= 1. Size of the code vector m. Defaults to 32.
         encoder_filters: tuple of ints. Channels of the encoder's stride-2 convolutions,
             one convolution each (empty: the dense layer reads the image). Defaults to
@@ -59,7 +56,8 @@ class PixelCNNAutoEncoder(ImageModel):
             to True: the code enters every pixel as the same `V^T m`, and the per-position
             terms let the decoder put what the code says in its place (on the digits, the
             reconstructions are much closer to their images with them).
-        **kwargs: passed to `keras.Model` (e.g. `name`).
+        **kwargs: `distribution` (`"bernoulli"` by default), `num_levels`, `num_components`,
+            `name`, as in `ImageModel` (no condition: the code is the condition).
 
     Call arguments:
         inputs: images `x` `[batch, *input_shape]`; the result is the decoder's head
@@ -89,9 +87,6 @@ class PixelCNNAutoEncoder(ImageModel):
     def __init__(
         self,
         input_shape,
-        distribution="bernoulli",
-        num_levels=None,
-        num_components=None,
         code_size=32,
         encoder_filters=(32, 64),
         filters=48,
@@ -111,11 +106,8 @@ class PixelCNNAutoEncoder(ImageModel):
                     f"PixelCNNAutoEncoder is conditioned on its own code, not on `{name}`: for labels or "
                     f"condition images use GatedPixelCNN(..., {name}=...). Received: {name}={value!r}"
                 )
-        super().__init__(
-            input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
-        )
-        if isinstance(code_size, bool) or not isinstance(code_size, numbers.Integral) or code_size < 1:
-            raise ValueError(f"`code_size` must be an int >= 1 (e.g. 32). Received: code_size={code_size!r}")
+        super().__init__(input_shape, **kwargs)
+        code_size = check_int(code_size, "code_size", 1)
         if not isinstance(encoder_filters, (tuple, list)) or any(
             isinstance(f, bool) or not isinstance(f, numbers.Integral) or f < 1 for f in encoder_filters
         ):
@@ -123,41 +115,26 @@ class PixelCNNAutoEncoder(ImageModel):
                 "`encoder_filters` must be a tuple of ints >= 1, one stride-2 convolution each "
                 f"(e.g. (32, 64)). Received: encoder_filters={encoder_filters!r}"
             )
+        encoder_filters = tuple(int(f) for f in encoder_filters)
+        decoder_arguments = self.keep_arguments(locals())  # the config; all but the first two shape the decoder
+        for name in ("code_size", "encoder_filters"):
+            decoder_arguments.pop(name)
 
         # === Layers ===
         self.decoder = GatedPixelCNN(
             self.event_shape,
             distribution=self.distribution_id,
-            num_levels=num_levels,
-            num_components=num_components,
-            condition_shape=(int(code_size),),
-            filters=filters,
-            num_blocks=num_blocks,
-            kernel_size=kernel_size,
-            first_kernel_size=first_kernel_size,
-            skip_filters=skip_filters,
-            output_hidden_units=output_hidden_units,
-            dropout=dropout,
-            position_bias=position_bias,
+            num_levels=self.num_levels,
+            num_components=self.num_components,
+            condition_shape=(code_size,),
             name="decoder",
+            **decoder_arguments,
         )
         self.encoder_convs = [
-            keras.layers.Conv2D(int(f), 3, strides=2, padding="same", activation="relu", name=f"encoder_conv{i}")
+            keras.layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"encoder_conv{i}")
             for i, f in enumerate(encoder_filters)
         ]
-        self.code_dense = keras.layers.Dense(int(code_size), name="code_dense")
-
-        # === Config ===
-        self.code_size = int(code_size)
-        self.encoder_filters = tuple(int(f) for f in encoder_filters)
-        self.filters = filters
-        self.num_blocks = num_blocks
-        self.kernel_size = kernel_size
-        self.first_kernel_size = first_kernel_size
-        self.skip_filters = skip_filters
-        self.output_hidden_units = output_hidden_units
-        self.dropout = dropout
-        self.position_bias = position_bias
+        self.code_dense = keras.layers.Dense(code_size, name="code_dense")
         self.build()
 
     # ------------------------------------------------------------------ the two halves
@@ -221,9 +198,6 @@ class PixelCNNAutoEncoder(ImageModel):
     def sample(self, *args, **kwargs):
         """Not available (raises a `ValueError`): the model has no prior over codes. Use `decode(code)`."""
         raise ValueError(_NO_PRIOR)
-
-    def _sample_tensors(self, *args, **kwargs):
-        raise ValueError(_NO_PRIOR)  # also what export's `sample` would trace: no silent nonsense
 
     def serving_functions(self, use_cache=True):
         """What `keras_ar.export` serves (see `AutoregressiveModel.serving_functions`): `log_prob`

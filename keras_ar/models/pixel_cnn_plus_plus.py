@@ -6,7 +6,6 @@ import keras
 from keras import ops
 
 from keras_ar.layers.gated_resnet import GatedResnet
-from keras_ar.layers.masked_conv2d import MaskedConv2D
 from keras_ar.layers.shifted_conv2d import ShiftedConv2D
 from keras_ar.layers.shifted_conv2d_transpose import ShiftedConv2DTranspose
 from keras_ar.models.image_model import ImageModel
@@ -62,12 +61,11 @@ class PixelCNNPlusPlus(ImageModel):
     initialisation: the second convolution of each gated resnet starts small instead.
 
     Args:
-        input_shape: tuple of 3 ints `(height, width, channels)`, channels 1 or 3.
+        input_shape: `(height, width, channels)`, channels 1 or 3.
         distribution: `"logistic_mixture"` (default; coupled for RGB), `"bernoulli"`,
             `"categorical"` or `"gaussian_mixture"` (real values, fed unscaled).
         num_levels: int. Levels of a categorical or logistic mixture head; None means 256
             for the logistic mixture.
-        num_components: int. Components of a mixture head (the head's default, 5, if None).
         filters: int. Channels of both streams. Defaults to 32 (PixelCNN++ used 160 on CIFAR-10).
         num_blocks: int >= 1. Gated resnets per stream and resolution in the up pass
             (one more above the lowest resolution in the down pass). Defaults to 2.
@@ -75,9 +73,9 @@ class PixelCNNPlusPlus(ImageModel):
             Defaults to 3, as in PixelCNN++.
         dropout: float in [0, 1). Dropout inside every gated resnet while training.
             Defaults to 0.5, as in PixelCNN++.
-        **kwargs: `num_classes`, `condition_shape` (see above), `condition_scale` (e.g. 255.0: condition
-            images are divided by it inside the model), `name`, as in
-            `AutoregressiveModel`.
+        **kwargs: `num_components` (the head's default, 5, if None), `num_classes`,
+            `condition_shape` (see above), `condition_scale` (e.g. 255.0: condition images are
+            divided by it inside the model), `name`, as in `ImageModel`.
 
     Example:
 
@@ -101,7 +99,6 @@ class PixelCNNPlusPlus(ImageModel):
         input_shape,
         distribution="logistic_mixture",
         num_levels=None,
-        num_components=None,
         filters=32,
         num_blocks=2,
         num_stages=3,
@@ -110,12 +107,9 @@ class PixelCNNPlusPlus(ImageModel):
     ):
         if distribution == "logistic_mixture" and num_levels is None:
             num_levels = 256
-        super().__init__(
-            input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
-        )
-        check_int(filters, "filters", 1)
-        check_int(num_blocks, "num_blocks", 1)
-        check_int(num_stages, "num_stages", 1)
+        super().__init__(input_shape, distribution=distribution, num_levels=num_levels, **kwargs)
+        for value, name in ((filters, "filters"), (num_blocks, "num_blocks"), (num_stages, "num_stages")):
+            check_int(value, name, 1)  # no multiples of 3: the colour network rounds its own width
         self.check_dropout(dropout)
         color = self.color_channels
         shapes = [tuple(self.event_shape[:2])]
@@ -143,42 +137,25 @@ class PixelCNNPlusPlus(ImageModel):
         self.up_ul = resnets("down_right", "ul", "up", [num_blocks] * stages)
         self.down_u = resnets("down", "u", "down", self.down_counts)
         self.down_ul = resnets("down_right", "ul", "down", self.down_counts)
-        self.downsample_u = [
-            ShiftedConv2D(filters, (2, 3), direction="down", strides=2, name=f"downsample{s}_u")
-            for s in range(stages - 1)
-        ]
-        self.downsample_ul = [
-            ShiftedConv2D(filters, (2, 2), direction="down_right", strides=2, name=f"downsample{s}_ul")
-            for s in range(stages - 1)
-        ]
-        self.upsample_u = [
-            ShiftedConv2DTranspose(filters, (2, 3), direction="down", strides=2, name=f"upsample{s}_u")
-            for s in range(stages - 1)
-        ]
-        self.upsample_ul = [
-            ShiftedConv2DTranspose(filters, (2, 2), direction="down_right", strides=2, name=f"upsample{s}_ul")
-            for s in range(stages - 1)
-        ]
+
+        def resample(layer, kernel, direction, name):  # a stride-2 layer between every two resolutions
+            return [layer(filters, kernel, direction=direction, strides=2, name=name % i) for i in range(stages - 1)]
+
+        self.downsample_u = resample(ShiftedConv2D, (2, 3), "down", "downsample%d_u")
+        self.downsample_ul = resample(ShiftedConv2D, (2, 2), "down_right", "downsample%d_ul")
+        self.upsample_u = resample(ShiftedConv2DTranspose, (2, 3), "down", "upsample%d_u")
+        self.upsample_ul = resample(ShiftedConv2DTranspose, (2, 2), "down_right", "upsample%d_ul")
         if color == 3:  # R, G, B groups of units at the current pixel
             hidden = 3 * math.ceil(filters / 3)
             self.color_context = keras.layers.Conv2D(hidden, 1, data_format="channels_last", name="color_context")
-            self.color_input = MaskedConv2D(
-                hidden, 1, mask_type="A", color_channels=3, use_bias=False, name="color_input"
-            )
-            self.output_conv = MaskedConv2D(
-                3 * self.head.num_params, 1, mask_type="B", color_channels=3, name="output_conv"
-            )
+            self.color_input = self.masked_conv(hidden, 1, "A", "color_input", use_bias=False)
+            self.output_conv = self.masked_conv(self.params_per_pixel, 1, "B", "output_conv")
         else:  # PixelCNN++'s "nin"
             self.output_conv = keras.layers.Conv2D(
-                self.head.num_params, 1, data_format="channels_last", name="output_conv"
+                self.params_per_pixel, 1, data_format="channels_last", name="output_conv"
             )
         self.add_condition_features(filters)
-
-        # === Config ===
-        self.filters = filters
-        self.num_blocks = num_blocks
-        self.num_stages = num_stages
-        self.dropout = dropout
+        self.keep_arguments(locals())
         self.build()
 
     def compute_params(self, x, condition=None, training=False):

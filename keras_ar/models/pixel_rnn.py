@@ -1,7 +1,6 @@
 """PixelRNN: a masked convolution, then Row LSTM or Diagonal BiLSTM layers, raster order."""
 
 import keras
-from keras import ops
 
 from keras_ar.layers.diagonal_bilstm import DiagonalBiLSTM
 from keras_ar.layers.row_lstm import RowLSTM
@@ -44,12 +43,8 @@ class PixelRNN(ImageModel):
     next row (O(num_layers * width * units^2) there).
 
     Args:
-        input_shape: tuple of 3 ints `(height, width, channels)`, channels 1 or 3.
+        input_shape: `(height, width, channels)`, channels 1 or 3.
         recurrent: `"row_lstm"` (default) or `"diagonal_bilstm"`.
-        distribution: `"bernoulli"` (default), `"categorical"`, `"logistic_mixture"`
-            (coupled for RGB) or `"gaussian_mixture"` (real values, fed unscaled).
-        num_levels: int. Levels of a categorical or logistic mixture head.
-        num_components: int. Components of a mixture head.
         units: int. Channels of the residual stream and hidden units of every recurrent
             layer (a multiple of 3 for RGB with a per-channel head). Defaults to 48.
         num_layers: int. Recurrent layers. Defaults to 2.
@@ -63,8 +58,8 @@ class PixelRNN(ImageModel):
         position_bias: bool. Add a learned bias per position to every layer (as in
             `PixelCNN`): it does not depend on the data, so causality is unchanged.
             Defaults to False.
-        **kwargs: `num_classes`, `condition_shape`, `condition_scale`, `name`, as in
-            `AutoregressiveModel`.
+        **kwargs: `distribution` (`"bernoulli"` by default), `num_levels`, `num_components`,
+            `num_classes`, `condition_shape`, `condition_scale`, `name`, as in `ImageModel`.
 
     Example:
 
@@ -82,9 +77,6 @@ class PixelRNN(ImageModel):
         self,
         input_shape,
         recurrent="row_lstm",
-        distribution="bernoulli",
-        num_levels=None,
-        num_components=None,
         units=48,
         num_layers=2,
         kernel_size=3,
@@ -93,19 +85,13 @@ class PixelRNN(ImageModel):
         position_bias=False,
         **kwargs,
     ):
-        super().__init__(
-            input_shape, distribution=distribution, num_levels=num_levels, num_components=num_components, **kwargs
-        )
+        super().__init__(input_shape, **kwargs)
         if recurrent not in _RECURRENT:
             raise ValueError(f"`recurrent` must be one of {_RECURRENT}. Received: recurrent={recurrent!r}")
         color = self.color_channels
-        check_int(units, "units", minimum=1)
+        self.check_widths(units=units, output_hidden_units=output_hidden_units, optional=("output_hidden_units",))
         check_int(num_layers, "num_layers", minimum=1)
-        self.check_kernel_size(kernel_size, "kernel_size")
-        self.check_kernel_size(first_kernel_size, "first_kernel_size")
-        if output_hidden_units is not None:
-            check_int(output_hidden_units, "output_hidden_units", minimum=1)
-        self.check_color_groups(units=units, output_hidden_units=output_hidden_units)
+        self.check_kernel_sizes(kernel_size=kernel_size, first_kernel_size=first_kernel_size)
 
         # === Layers ===
         conv = self.masked_conv
@@ -121,27 +107,15 @@ class PixelRNN(ImageModel):
                 for i in range(num_layers)
             ]
         self.residual_convs = [conv(units, 1, "B", f"residual{i}") for i in range(num_layers)]
-        self.hidden_conv = (
-            conv(output_hidden_units, 1, "B", "hidden_conv") if output_hidden_units is not None else None
-        )
-        self.output_conv = conv(self.params_per_pixel, 1, "B", "output_conv")
+        output_widths = self.add_output_layers(output_hidden_units)
         # One projection of the condition, split into a bias for every layer.
-        widths = [units] + [4 * units, units] * num_layers
-        widths += ([output_hidden_units] if output_hidden_units is not None else []) + [self.params_per_pixel]
-        self.add_layer_biases(widths, position_bias)
-
-        # === Config ===
-        self.recurrent = recurrent
-        self.units = units
-        self.num_layers = num_layers
-        self.kernel_size = kernel_size
-        self.first_kernel_size = first_kernel_size
-        self.output_hidden_units = output_hidden_units
+        self.add_layer_biases([units] + [4 * units, units] * num_layers + output_widths, position_bias)
+        self.keep_arguments(locals())
         self.build()
 
     def compute_params(self, x, condition=None, training=False):
         biases = self.layer_biases(self.project_condition(condition))
-        params = self._network(self.scale_inputs(x), _whole, lambda layer, h, b: layer(h, bias=b), biases)
+        params = self._network(self.scale_inputs(x), self.on_image, lambda layer, h, b: layer(h, bias=b), biases)
         return self.image_params(params)
 
     def _network(self, h, conv, recur, biases):
@@ -152,35 +126,27 @@ class PixelRNN(ImageModel):
         where `inputs` is the pixel's activations `[b, C]`). `biases` are the layers' summed
         condition and position biases (`layer_biases`), one per layer in order.
         """
-        biases = iter(biases)
-
-        def masked(layer, inputs):
-            return self.biased(conv(layer, inputs), next(biases))
-
+        biases = iter(biases)  # shared with `masked`: the recurrent layers take theirs in between
+        masked = self.biased_layers(conv, biases)
         h = masked(self.input_conv, h)
         for layer, residual in zip(self.recurrent_layers, self.residual_convs):
             h = h + masked(residual, recur(layer, h, next(biases)))
-        h = ops.relu(h)
-        if self.hidden_conv is not None:
-            h = ops.relu(masked(self.hidden_conv, h))
-        return masked(self.output_conv, h)
+        return self.output_layers(h, masked)
 
     # ------------------------------------------------------------------ cached sampling
     def init_cache(self, batch_size, condition=None, seed=None):
         """A zero input buffer `[b, H + kh//2, W + 2 * (kw//2), C]` for the input convolution,
         each recurrent layer's buffers (its `init_cache`) and the projected condition."""
         width, channels = self.event_shape[1:]
-        cache = {
+        return {
             "inputs": self.image_buffer(batch_size, self.input_conv.kernel_size, channels),
             "layers": {layer.name: layer.init_cache(batch_size, width, self.units) for layer in self.recurrent_layers},
+            **self.cached_condition(condition),
         }
-        if condition is not None and self.condition_projection is not None:
-            cache["condition"] = self.project_condition(condition)
-        return cache
 
     def fill_cache(self, cache, x, num_known):
         """One teacher-forced pass over `x` that fills every buffer."""
-        row = ops.minimum(self.step_position(num_known)[0], self.event_shape[0] - 1)
+        row = self.known_row(num_known)
         h = self.scale_inputs(x)
         layers = {}
 
@@ -188,15 +154,13 @@ class PixelRNN(ImageModel):
             outputs, layers[layer.name] = layer.fill_cache(inputs, row, bias)
             return outputs
 
-        self._network(h, _whole, recur, self.layer_biases(cache.get("condition")))
+        self._network(h, self.on_image, recur, self.layer_biases(cache.get("condition")))
         return {**cache, "inputs": self.pad_image(h, self.input_conv.kernel_size), "layers": layers}
 
     def step(self, cache, x_prev, index):
         """Params `[b, num_params]` of the group at `index`, every layer at its pixel only."""
-        row, col, sub = self.step_position(index)
-        layers = dict(cache["layers"])
-        kernel_size = self.input_conv.kernel_size
-        inputs = self.write_previous(cache["inputs"], x_prev, index, kernel_size)
+        layers, kernel_size = dict(cache["layers"]), self.input_conv.kernel_size
+        (row, col, sub), inputs = self.step_prologue(cache["inputs"], x_prev, index, kernel_size)
 
         def conv(layer, h):
             if h is None:  # the input convolution: the window of the input buffer that ends at the pixel
@@ -210,8 +174,3 @@ class PixelRNN(ImageModel):
         params = self._network(None, conv, recur, self.layer_biases(cache.get("condition"), (row, col)))
         # for an RGB per-channel head the whole pixel was recomputed: its R, G, B groups of P
         return self.select_subpixel(params, sub), {**cache, "inputs": inputs, "layers": layers}
-
-
-def _whole(layer, inputs):
-    """A convolution on the whole image."""
-    return layer(inputs)

@@ -3,6 +3,7 @@ import pytest
 import keras
 from keras import ops
 
+from keras_ar.models._conditions import warn_unscaled_condition
 from keras_ar.models.gated_pixel_cnn import GatedPixelCNN
 from keras_ar.models.pixel_cnn import PixelCNN
 from tests import helpers
@@ -105,7 +106,7 @@ def _setup(name, batch=2):
     rng = np.random.default_rng(0)
     x = helpers._random_inputs(model, batch, rng).astype("float32")
     cond = helpers._condition(model, batch, rng)
-    cond = model._condition_vector(None if cond is None else ops.convert_to_tensor(cond))
+    cond = model.condition_vector(None if cond is None else ops.convert_to_tensor(cond))
     params = helpers.to_np(model.compute_params(ops.convert_to_tensor(x), cond)).reshape(batch, model.num_groups, -1)
     return model, x, helpers._random_inputs(model, batch, rng).astype("float32"), cond, params
 
@@ -218,9 +219,9 @@ def test_condition_scale_divides_condition_images_and_fit_warns_without_it(recwa
     with pytest.warns(UserWarning, match=r"reach 16: .*Pass `condition_scale=16`"):
         plain.fit((x, low), epochs=1, batch_size=8, verbose=0)
     with pytest.warns(UserWarning, match=r"reach 255: .*Pass `condition_scale=255`"):  # uint8 images
-        plain._warn_unscaled_condition((low * 255 / 16).astype("uint8"))
+        warn_unscaled_condition(plain, (low * 255 / 16).astype("uint8"))
     with pytest.warns(UserWarning, match="divides them by condition_scale=16"):  # scaled twice
-        scaled._warn_unscaled_condition(low / 16)
+        warn_unscaled_condition(scaled, low / 16)
     for bad in (0, -1.0, float("inf"), True, "255"):
         with pytest.raises(ValueError, match="finite number > 0"):
             GatedPixelCNN(input_shape=(4, 4, 1), condition_shape=(2, 2, 1), condition_scale=bad, **SMALL)

@@ -195,7 +195,7 @@ def _cached_setup(recurrent, kwargs, batch=2, seed=0):
     rng = np.random.default_rng(seed)
     x = helpers._random_inputs(model, batch, rng).astype("float32")
     cond = helpers._condition(model, batch, rng)
-    cond = model._condition_vector(None if cond is None else ops.convert_to_tensor(cond))
+    cond = model.condition_vector(None if cond is None else ops.convert_to_tensor(cond))
     params = helpers.to_np(model.compute_params(ops.convert_to_tensor(x), cond)).reshape(batch, model.num_groups, -1)
     other = helpers._random_inputs(model, batch, rng).astype("float32")  # agrees with x before the prefix only
     return model, x, other, cond, params
