@@ -61,11 +61,12 @@ def write_path(uri, split):
     return os.path.join(uri, split, "data")
 
 
-def dataset(files, shape, batch_size, shuffle=False, seed=0, with_label=False, count=None):
+def dataset(files, shape, batch_size, shuffle=False, seed=0, with_label=False, count=None, reshuffle=True):
     """A `tf.data.Dataset` of `x` batches (float32 `[batch, *shape]`) from TFRecord shards.
 
     `count`, the number of records when known, gives the dataset its cardinality (Keras then
-    knows the epoch's length).
+    knows the epoch's length). `reshuffle=False` gives every pass over the dataset the order of
+    `seed` alone (a Keras fit that peeks at the data first would otherwise train on the second order).
     """
     import tensorflow as tf
 
@@ -85,7 +86,7 @@ def dataset(files, shape, batch_size, shuffle=False, seed=0, with_label=False, c
     if count is not None:
         ds = ds.apply(tf.data.experimental.assert_cardinality(int(count)))
     if shuffle:
-        ds = ds.shuffle(4096, seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(4096, seed=seed, reshuffle_each_iteration=reshuffle)
     return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

@@ -1,5 +1,6 @@
 """ExampleGen: raw data -> sharded TFRecords with a train/eval split (a Beam job)."""
 
+import functools
 import hashlib
 import os
 
@@ -12,7 +13,8 @@ from pipelines import examples
 from pipelines.components.base import Component
 from pipelines.errors import PipelineError
 
-SOURCES = ("digits", "npy", "images", "tfrecord", "co2", "sunspots")
+SOURCES = ("digits", "npy", "images", "tfrecord", "wav", "text", "co2", "sunspots")
+PATH_SOURCES = ("npy", "images", "tfrecord", "wav", "text")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
@@ -25,6 +27,14 @@ class ExampleGen(Component):
     - `"images"`: `path` to a folder of images (PNG, JPEG, ...), all of one size; images in
       sub-folders get the sub-folder's index (sorted names) as their label.
     - `"tfrecord"`: `path`, a glob of TFRecord files in this package's format (`pipelines.examples`).
+    - `"wav"`: `path` to a folder of PCM `.wav` files (8, 16 or 32 bit), cut into windows of
+      `window` samples (`stride` apart), shape (window, channels), values in [-1, 1]; files in
+      sub-folders get the sub-folder's index as their label. Split by file (the windows of one
+      recording never land in both splits).
+    - `"text"`: `path` to a text file or a folder of `.txt` files, as UTF-8 bytes cut into windows
+      of `window` bytes (`stride` apart), shape (window, 1), values 0..255 (a categorical model
+      with `num_levels: 256`). Split in position: the last `eval_percent`% of each file is eval
+      (a window across the cut is dropped, so overlapping windows leak nothing).
     - `"co2"`, `"sunspots"`: statsmodels' bundled series, cut into windows of `window` steps
       (`stride` apart), shape (window, 1); split in time (the last `eval_percent`% is eval).
 
@@ -48,12 +58,15 @@ class ExampleGen(Component):
     def check_config(self, c):
         if c["source"] not in SOURCES:
             raise PipelineError(f"ExampleGen: unknown source {c['source']!r}; set `source` to one of {list(SOURCES)}")
-        if c["source"] in ("npy", "images", "tfrecord") and not c["path"]:
+        if c["source"] in PATH_SOURCES and not c["path"]:
             raise PipelineError(f"ExampleGen: source {c['source']!r} needs `path`; set ExampleGen.path in the config")
         if not (isinstance(c["eval_percent"], int) and 0 < c["eval_percent"] < 100):
             raise PipelineError(f"ExampleGen: `eval_percent` must be an int in 1..99, got {c['eval_percent']!r}")
         if not (isinstance(c["num_shards"], int) and c["num_shards"] >= 1):
             raise PipelineError(f"ExampleGen: `num_shards` must be an int >= 1, got {c['num_shards']!r}")
+        for key in ("window", "stride"):
+            if not (isinstance(c[key], int) and c[key] >= 1):
+                raise PipelineError(f"ExampleGen: `{key}` must be an int >= 1, got {c[key]!r}; fix ExampleGen.{key}")
 
     def code_files(self):
         return super().code_files() + [examples.__file__]
@@ -165,14 +178,14 @@ def _source(c):
     eval_percent = c["eval_percent"]
     source = c["source"]
     if source == "digits":
-        from sklearn.datasets import load_digits
+        from keras_ar.datasets import digits
 
-        digits = load_digits()
-        images = digits.images.astype("float32")[..., None]
-        items = [(f"digits/{i}", images[i], int(digits.target[i])) for i in range(len(images))]
+        images, labels = digits.load_raw()  # the bundled 8x8 digits, levels 0..16
+        images = images.astype("float32")[..., None]
+        items = [(f"digits/{i}", images[i], int(labels[i])) for i in range(len(images))]
         return items, lambda it: (_hash_split(it[0], eval_percent), it[0], it[1], it[2])
     if source in ("co2", "sunspots"):
-        from keras_ar.data.timeseries import raw_series
+        from keras_ar.datasets.timeseries import raw_series
 
         values = raw_series(source).astype("float32")
         window, stride = int(c["window"]), int(c["stride"])
@@ -208,6 +221,10 @@ def _source(c):
         name = os.path.basename(path)
         items = [(f"{name}/{i}", array[i], int(labels[i])) for i in range(len(array))]
         return items, lambda it: (_hash_split(it[0], eval_percent), it[0], it[1], it[2])
+    if source == "wav":
+        return _wav_source(path, c)
+    if source == "text":
+        return _text_source(path, c)
     # images
     if not os.path.isdir(path):
         raise PipelineError(f"ExampleGen: {path!r} is not a folder; set ExampleGen.path to a folder of images")
@@ -246,3 +263,91 @@ def _image(path):
     except Exception as e:
         raise PipelineError(f"ExampleGen: cannot read image {path} ({type(e).__name__}); remove or replace it") from None
     return array[..., None] if array.ndim == 2 else array
+
+
+def _windows(length, window, stride):
+    return range(0, length - window + 1, stride)
+
+
+def _wav_source(path, c):
+    if not os.path.isdir(path):
+        raise PipelineError(f"ExampleGen: {path!r} is not a folder; set ExampleGen.path to a folder of .wav files")
+    files = sorted(os.path.join(root, f) for root, _, names in os.walk(path) for f in names if f.lower().endswith(".wav"))
+    if not files:
+        raise PipelineError(f"ExampleGen: no .wav file under {path!r}; fix ExampleGen.path")
+    classes = sorted({os.path.dirname(os.path.relpath(f, path)) for f in files})
+    labelled = classes != [""]
+    window, stride, eval_percent = int(c["window"]), int(c["stride"]), c["eval_percent"]
+    items = []
+    for f in files:  # the items are the windows; each load reads its file (cheap next to the encoding)
+        name = os.path.relpath(f, path)
+        label = classes.index(os.path.dirname(name)) if labelled else -1
+        split = _hash_split(name, eval_percent)
+        items += [(f"{name}/{start}", f, start, label, split) for start in _windows(_wav_frames(f), window, stride)]
+    if not items:
+        raise PipelineError(
+            f"ExampleGen: no .wav file under {path!r} has {window} samples; lower ExampleGen.window"
+        )
+
+    def load(item):
+        example_id, f, start, label, split = item
+        return split, example_id, _read_wav(f)[start:start + window], label
+
+    return items, load
+
+
+def _wav_frames(path):
+    import wave
+
+    try:
+        with wave.open(path, "rb") as w:
+            return w.getnframes()
+    except (wave.Error, EOFError, OSError) as e:
+        raise PipelineError(f"ExampleGen: cannot read {path} as a PCM .wav file ({e}); convert it to PCM WAV or remove it") from None
+
+
+@functools.lru_cache(maxsize=4)  # the windows of one file are loaded one after another
+def _read_wav(path):
+    """`[frames, channels]` float32 in [-1, 1] from an 8, 16 or 32 bit PCM WAV file."""
+    import wave
+
+    with wave.open(path, "rb") as w:
+        width, channels, frames = w.getsampwidth(), w.getnchannels(), w.readframes(w.getnframes())
+    if width == 1:
+        values = (np.frombuffer(frames, np.uint8).astype("float32") - 128.0) / 128.0
+    elif width in (2, 4):
+        dtype = np.int16 if width == 2 else np.int32
+        values = np.frombuffer(frames, f"<i{width}").astype("float32") / float(np.iinfo(dtype).max + 1)
+    else:
+        raise PipelineError(f"ExampleGen: {path} has {8 * width}-bit samples; convert it to 8, 16 or 32 bit PCM")
+    return values.reshape(-1, channels)
+
+
+def _text_source(path, c):
+    if os.path.isdir(path):
+        files = sorted(os.path.join(root, f) for root, _, names in os.walk(path) for f in names if f.lower().endswith(".txt"))
+        if not files:
+            raise PipelineError(f"ExampleGen: no .txt file under {path!r}; fix ExampleGen.path")
+    else:
+        files = [path]
+    window, stride, eval_percent = int(c["window"]), int(c["stride"]), c["eval_percent"]
+    items = []
+    for f in files:
+        try:
+            with open(f, "rb") as fh:
+                data = np.frombuffer(fh.read(), np.uint8)
+        except OSError as e:
+            raise PipelineError(f"ExampleGen: cannot read {f} ({type(e).__name__}); fix ExampleGen.path") from None
+        name = os.path.relpath(f, path) if os.path.isdir(path) else os.path.basename(f)
+        cut = int(len(data) * (100 - eval_percent) / 100)
+        for start in _windows(len(data), window, stride):
+            if start + window <= cut:
+                split = "train"
+            elif start >= cut:
+                split = "eval"
+            else:
+                continue
+            items.append((f"{name}/{start}", data[start:start + window, None].astype("float32"), -1, split))
+    if not items:
+        raise PipelineError(f"ExampleGen: no text under {path!r} is {window} bytes long; lower ExampleGen.window")
+    return items, lambda it: (it[3], it[0], it[1], it[2])

@@ -10,7 +10,8 @@ JAX is imported (`XLA_FLAGS=--xla_force_host_platform_device_count=2`):
 TensorFlow trains under `tf.distribute.MirroredStrategy` over 2 logical CPUs, JAX under
 `keras.distribution.DataParallel` over 2 virtual CPU devices. The report holds the loss of every
 step on one device and on two (same initial weights, data, batches and optimizer), the largest
-weight difference after training, whether two replicas drew different dropout masks, and the
+weight difference after training, whether two replicas drew different dropout masks (on TensorFlow
+also: replica 0 draws one device's mask, the mirrored seed states stay equal), and the
 paths of a sample and a SavedModel exported from the model trained on two devices.
 """
 
@@ -69,22 +70,36 @@ def train(model, weights, x):
     return losses, [float(v) for v in history.history["loss"]]
 
 
-def dropout_masks_differ_tf(strategy):
-    """Two replicas run the same dropout model on the same input: do their outputs differ?"""
+def dropout_masks_tf(strategy):
+    """Two replicas run the same dropout model on the same input: do their masks differ?
+
+    Also: replica 0 draws what the model draws outside the replicas from the same seed state
+    (one device's draw), and the mirrored seed states stay equal on both replicas afterwards.
+    """
     with strategy.scope():
         model = make_model(dropout=0.5)
         model.build()
     x = tf.ones((2, 8, 8, 1))
+    generators = [g for layer in model._flatten_layers() for g in layer._seed_generators]
+    start = [g.state.numpy() for g in generators]
 
     @tf.function
     def run():
         return strategy.run(lambda: model(x, training=True))
 
-    values = strategy.experimental_local_results(run())
-    return bool(not np.allclose(values[0].numpy(), values[1].numpy()))
+    values = [v.numpy() for v in strategy.experimental_local_results(run())]
+    states = [[c.numpy() for c in strategy.experimental_local_results(g.state.value)] for g in generators]
+    for g, value in zip(generators, start):
+        g.state.assign(value)
+    one_device = keras.ops.convert_to_numpy(model(x, training=True))
+    return {
+        "dropout_masks_differ": bool(not np.allclose(values[0], values[1])),
+        "replica_zero_draws_one_device_mask": bool(np.allclose(values[0], one_device, rtol=1e-5, atol=1e-6)),
+        "seed_states_mirrored": bool(generators) and all(np.array_equal(s[0], s[1]) for s in states),
+    }
 
 
-def dropout_masks_differ_jax(distribution):
+def dropout_masks_jax(distribution):
     """Under DataParallel the batch is split over the devices: do the two halves draw different masks?"""
     with distribution.scope():
         model = make_model(dropout=0.5)
@@ -92,7 +107,7 @@ def dropout_masks_differ_jax(distribution):
     x = np.ones((4, 8, 8, 1), "float32")
     x = keras.distribution.distribute_tensor(x, distribution.get_data_layout(x.shape))
     out = keras.ops.convert_to_numpy(model(x, training=True))
-    return bool(not np.allclose(out[:2], out[2:]))
+    return {"dropout_masks_differ": bool(not np.allclose(out[:2], out[2:]))}
 
 
 def main(out_dir):
@@ -113,7 +128,7 @@ def main(out_dir):
             two = make_model()
             two_steps, two_epochs = train(two, weights, x)
         devices = strategy.num_replicas_in_sync
-        differ = dropout_masks_differ_tf(strategy)
+        masks = dropout_masks_tf(strategy)
     else:
         import jax
 
@@ -122,7 +137,7 @@ def main(out_dir):
             two = make_model()
             two_steps, two_epochs = train(two, weights, x)
         devices = len(jax.devices("cpu"))
-        differ = dropout_masks_differ_jax(distribution)
+        masks = dropout_masks_jax(distribution)
 
     weight_diff = max(float(np.max(np.abs(a - b))) for a, b in zip(one.get_weights(), two.get_weights()))
 
@@ -140,7 +155,7 @@ def main(out_dir):
         "one_device_epoch_losses": one_epochs,
         "two_device_epoch_losses": two_epochs,
         "max_weight_difference": weight_diff,
-        "dropout_masks_differ": differ,
+        **masks,
         "sample_shape": list(samples.shape),
         "sample_values": sorted(set(np.unique(samples).tolist())),
         "export_path": export_path,

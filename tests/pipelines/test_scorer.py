@@ -21,7 +21,6 @@ N = 300
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
     import tensorflow as tf
-    from sklearn.datasets import load_digits
 
     import keras_ar
     from keras_ar.export import export_archive
@@ -30,7 +29,7 @@ def scored(tmp_path_factory):
     keras.utils.set_random_seed(0)
     model = keras_ar.models.PixelCNN(input_shape=(8, 8, 1), filters=8, num_residual_blocks=1, first_kernel_size=3)
     model.build()
-    x = (load_digits().images[:N, :, :, None] >= 8).astype("float32")
+    x = (keras_ar.datasets.digits.load_raw()[0][:N, :, :, None] >= 8).astype("float32")
     model_dir = os.path.join(root, "model")
     export_archive(model, model_dir)
     data_dir = os.path.join(root, "examples")
@@ -100,3 +99,36 @@ def test_per_dimension_maps(tmp_path, scored):
         maps = np.array(r["conditional_log_probs"])
         assert maps.shape == (8, 8, 1)
         np.testing.assert_allclose(maps.sum(), r["log_prob"], rtol=1e-5, atol=1e-3)
+
+
+def test_parquet_output_equals_model_log_prob(tmp_path, scored):
+    import pyarrow.parquet as pq
+
+    _, expected, out = scored
+    root = os.path.dirname(out.uri)
+    parquet = artifacts.Artifact(artifacts.INFERENCE_RESULT, str(tmp_path / "scores"))
+    scorer = Scorer(split="all", output_format="parquet", per_dimension=True, num_shards=2, max_batch_size=64)
+    scorer.Do(
+        {"model": artifacts.Artifact(artifacts.MODEL, os.path.join(root, "model")),
+         "examples": artifacts.Artifact(artifacts.EXAMPLES, os.path.join(root, "examples"))},
+        {"scores": parquet},
+        scorer.exec_properties,
+    )
+    files = sorted(glob.glob(os.path.join(parquet.uri, "scores-*.parquet")))
+    assert len(files) == 2 and parquet.properties["count"] == N
+    table = pq.ParquetDataset(files).read().to_pydict()
+    order = np.argsort([int(i.split("/")[1]) for i in table["id"]])
+    assert sorted(int(i.split("/")[1]) for i in table["id"]) == list(range(N))
+    got = np.array(table["log_prob"])[order]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-3)
+    maps = np.array(table["conditional_log_probs"])[order]
+    assert maps.shape == (N, 64)
+    np.testing.assert_allclose(maps.sum(axis=1), got, rtol=1e-5, atol=1e-3)
+    assert [table["label"][i] for i in order[:12]] == [i % 10 for i in range(12)]
+
+
+def test_unknown_output_format_names_the_fix():
+    from pipelines import PipelineError
+
+    with pytest.raises(PipelineError, match="set Scorer.output_format to 'jsonl' or 'parquet'"):
+        Scorer(output_format="csv")
