@@ -1,6 +1,6 @@
 """Test NLL of the sequence models on the sequence protocols, with early stopping on validation.
 
-Protocols (`keras_ar.data`, defined in the README): `co2` and `sunspots` (the `timeseries` protocol,
+Protocols (`protocols.py`, data from `keras_ar.datasets`, defined in the README): `co2` and `sunspots` (the `timeseries` protocol,
 nats per value, beside statsmodels' AutoReg fitted on the same split), `text` (bits per character)
 and `speech` (bits per sample). Every variant is trained once per seed; after every epoch the
 validation split is scored in full, the weights of the best validation epoch are restored
@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import keras_ar  # noqa: E402
 from keras_ar import data as kd  # noqa: E402
+import protocols as bp  # noqa: E402  (benchmarks/protocols.py)
 from _results import locked  # noqa: E402
 from _results import update  # noqa: E402
 from quality import machine  # noqa: E402
@@ -138,15 +139,15 @@ class Task:
         self.spec, self.seed = spec, seed
         self.protocol, tk = spec["protocol"], spec["train_kwargs"]
         if self.protocol in ("co2", "sunspots"):
-            self.data = kd.load_timeseries(self.protocol)
+            self.data = bp.load_timeseries(self.protocol)
             if tk.get("difference"):  # model the scaled differences; `unit` adds the Jacobian term back
-                self.data = kd.difference_timeseries(self.data)
+                self.data = bp.difference_timeseries(self.data)
             self.length = tk["length"]
         elif self.protocol == "text":
-            self.data = kd.load_text()
+            self.data = bp.load_text()
             self.length = tk["length"]
         else:
-            self.data = kd.load_speech()
+            self.data = bp.load_speech()
             self.length = tk["context"] + tk["segment"]
 
     def model_kwargs(self):
@@ -171,18 +172,18 @@ class Task:
                 speaker=self.spec["condition"] is not None, seed=self.seed, data=self.data,
             )
         if self.protocol == "text":
-            x = kd.text_windows(self.data, "train", self.length, stride=self.length)
+            x = bp.text_windows(self.data, "train", self.length, stride=self.length)
         else:
-            x = kd.timeseries_windows(self.data, "train", self.length, stride=1)
+            x = bp.timeseries_windows(self.data, "train", self.length, stride=1)
         return kd.make_dataset(x, batch_size=tk["batch_size"], shuffle=True, seed=self.seed)
 
     def scoring(self, split):
         """`(windows, mask, condition or None)` that score every value of `split` once."""
         tk = self.spec["train_kwargs"]
         if self.protocol == "text":
-            return (*kd.text_scoring_windows(self.data, split, self.length - tk["context"], tk["context"]), None)
+            return (*bp.text_scoring_windows(self.data, split, self.length - tk["context"], tk["context"]), None)
         if self.protocol != "speech":
-            return (*kd.timeseries_scoring_windows(self.data, split, self.length - tk["context"], tk["context"]),
+            return (*bp.timeseries_scoring_windows(self.data, split, self.length - tk["context"], tk["context"]),
                     None)
         context, segment, hop = tk["context"], tk["segment"], tk["hop"]
         silence = kd.silence_code()
@@ -274,8 +275,8 @@ def anchors():
     """statsmodels' AutoReg on each series (order chosen on validation), nats per value."""
     out = {}
     for name in ("sunspots", "co2"):
-        out[name] = kd.autoreg_baseline(name)
-    out["co2-diff"] = kd.autoreg_baseline(kd.difference_timeseries("co2"))  # AR of the differences, for "-diff"
+        out[name] = bp.autoreg_baseline(name)
+    out["co2-diff"] = bp.autoreg_baseline(bp.difference_timeseries("co2"))  # AR of the differences, for "-diff"
     return out
 
 

@@ -43,6 +43,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import keras_ar  # noqa: E402, F401  (registers the models for load_model)
 from keras_ar import data as kd  # noqa: E402
+import protocols as bp  # noqa: E402  (benchmarks/protocols.py)
 from quality import machine  # noqa: E402
 
 RATE, CLIP, HOP, N_MELS = 16000, 16000, 256, 20
@@ -108,7 +109,7 @@ def main():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    data = kd.load_speech()
+    data = bp.load_speech()
     voices = data.info["voices"]
     train_x, train_y = clips(data, "train")
     val_x, val_y = clips(data, "validation")

@@ -35,7 +35,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 import keras_ar  # noqa: E402
 from keras_ar.data import digits_dataset  # noqa: E402
-from keras_ar.data import load_protocol  # noqa: E402
+from keras_ar.datasets import load_protocol  # noqa: E402
 
 sys.path.insert(0, HERE)
 import quality  # noqa: E402

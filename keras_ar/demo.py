@@ -22,7 +22,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_ar.data import digits_dataset  # noqa: E402
-from keras_ar.data import load_protocol  # noqa: E402
+from keras_ar.datasets import load_protocol  # noqa: E402
 from keras_ar.models import GatedPixelCNN  # noqa: E402
 from keras_ar.models import PixelCNN  # noqa: E402
 from keras_ar.models import PixelCNNAutoEncoder  # noqa: E402

@@ -1,28 +1,25 @@
-"""keras_ar.data: tf.data pipelines and bundled datasets.
+"""keras_ar.data: `tf.data` pipelines and transforms.
 
-The benchmark protocols (`load_protocol`, NumPy and scikit-learn), `SequenceData` and the
-window helpers, and the TFDS network check import without TensorFlow; the `tf.data` pipelines
-and transforms import TensorFlow when first used, and the sequence protocols (`speech`, `text`,
-`co2` / `sunspots`) and audio functions import their modules (librosa, statsmodels) when first
-used, so `import keras_ar` works on a JAX or torch machine without TensorFlow.
+Pipelines of arrays, images (arrays, a `.npy` file, a folder of images or a TFDS name) and the
+bundled data sets (`digits_dataset`, `text_dataset`, `timeseries_dataset`, `speech_dataset`);
+transforms (binarisation, quantisation, dequantisation, standardisation); audio (mu-law codes,
+loading, log-mel frames, random segments); windows of long sequences and the windows that score
+every value once. The bundled data sets themselves, with their fixed splits and the protocols of
+the benchmarks, are in `keras_ar.datasets`; the names that moved there (`load_protocol`,
+`load_text`, ...) still resolve here, with a `DeprecationWarning` that names the new place.
+
+The window helpers import without TensorFlow; the `tf.data` pipelines and transforms import
+TensorFlow when first used, and the audio functions their modules (librosa) when first used, so
+`import keras_ar` works on a JAX or torch machine without TensorFlow.
 """
 
 import importlib
 
-from keras_ar.data.protocols import PROTOCOLS
-from keras_ar.data.protocols import ProtocolData
-from keras_ar.data.protocols import grey_condition
-from keras_ar.data.protocols import load_protocol
-from keras_ar.data.protocols import protocol_indices
-from keras_ar.data.protocols import sample_patches
-from keras_ar.data.protocols import superres_condition
-from keras_ar.data.sequences import SequenceData
+from keras_ar.data import _moved
 from keras_ar.data.sequences import scoring_windows
 from keras_ar.data.sequences import windows
-from keras_ar.data.tfds_source import check_tfds_available
-from keras_ar.data.tfds_source import network_reachable
 
-# name -> module, imported on first use (they need TensorFlow, librosa or statsmodels)
+# name -> module, imported on first use (they need TensorFlow or librosa)
 _LAZY = {
     "audio_dataset": "audio",
     "load_audio": "audio",
@@ -32,29 +29,14 @@ _LAZY = {
     "silence_code": "audio",
     "trim_silence": "audio",
     "write_wav": "audio",
-    "generate_speech": "speech",
-    "load_speech": "speech",
     "speech_dataset": "speech",
-    "bits_per_character": "text",
-    "decode_text": "text",
-    "encode_text": "text",
-    "load_text": "text",
-    "text_corpus": "text",
     "text_dataset": "text",
-    "text_scoring_windows": "text",
-    "text_windows": "text",
-    "autoreg_baseline": "timeseries",
-    "difference_timeseries": "timeseries",
-    "load_timeseries": "timeseries",
     "timeseries_dataset": "timeseries",
-    "timeseries_scoring_windows": "timeseries",
-    "timeseries_windows": "timeseries",
     "window_dataset": "sequences",
     "digits_dataset": "pipelines",
     "image_dataset": "pipelines",
-    "load_image_folder": "pipelines",
+    "load_image_folder": "images",
     "make_dataset": "pipelines",
-    "protocol_dataset": "pipelines",
     "binarize": "transforms",
     "dequantize": "transforms",
     "dynamic_binarize": "transforms",
@@ -62,13 +44,58 @@ _LAZY = {
     "standardize": "transforms",
 }
 
+# name -> (its new module, its name there): the benchmark protocols and bundled data moved to
+# keras_ar.datasets, the TFDS network check is keras_ar.data.tfds_source's
+_MOVED = {
+    **{
+        name: ("keras_ar.datasets", name)
+        for name in ("PROTOCOLS", "ProtocolData", "SequenceData", "load_protocol")
+    },
+    **{
+        name: ("keras_ar.datasets.protocols", name)
+        for name in ("grey_condition", "protocol_indices", "sample_patches", "superres_condition")
+    },
+    **{
+        name: ("keras_ar.datasets.text", name)
+        for name in (
+            "bits_per_character",
+            "decode_text",
+            "encode_text",
+            "load_text",
+            "text_corpus",
+            "text_scoring_windows",
+            "text_windows",
+        )
+    },
+    **{
+        name: ("keras_ar.datasets.timeseries", name)
+        for name in (
+            "autoreg_baseline",
+            "difference_timeseries",
+            "load_timeseries",
+            "timeseries_scoring_windows",
+            "timeseries_windows",
+        )
+    },
+    "generate_speech": ("keras_ar.datasets.speech", "generate_speech"),
+    "load_speech": ("keras_ar.datasets.speech", "load_speech"),
+    "check_tfds_available": ("keras_ar.data.tfds_source", "check_tfds_available"),
+    "network_reachable": ("keras_ar.data.tfds_source", "network_reachable"),
+    "protocol_dataset": ("keras_ar.data", "digits_dataset"),
+}
+
+
+_SUBMODULES = ("audio", "images", "pipelines", "protocols", "sequences", "speech", "text", "tfds_source", "timeseries", "transforms")
+
 
 def __getattr__(name):
+    if name in _SUBMODULES:  # `keras_ar.data.tfds_source`, ... without an explicit import
+        return importlib.import_module(f"keras_ar.data.{name}")
     if name in _LAZY:
         value = getattr(importlib.import_module(f"keras_ar.data.{_LAZY[name]}"), name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'keras_ar.data' has no attribute {name!r}")
+    return _moved.resolve(__name__, name, _MOVED)
 
 
 def __dir__():
@@ -76,50 +103,25 @@ def __dir__():
 
 
 __all__ = [
-    "PROTOCOLS",
-    "ProtocolData",
-    "SequenceData",
     "audio_dataset",
-    "autoreg_baseline",
     "binarize",
-    "bits_per_character",
-    "check_tfds_available",
-    "decode_text",
     "dequantize",
-    "difference_timeseries",
     "digits_dataset",
     "dynamic_binarize",
-    "encode_text",
-    "generate_speech",
-    "grey_condition",
     "image_dataset",
     "load_audio",
     "load_image_folder",
-    "load_protocol",
-    "load_speech",
-    "load_text",
-    "load_timeseries",
     "log_mel_frames",
     "make_dataset",
     "mu_law_decode",
     "mu_law_encode",
-    "network_reachable",
-    "protocol_dataset",
-    "protocol_indices",
     "quantize",
-    "sample_patches",
     "scoring_windows",
     "silence_code",
     "speech_dataset",
     "standardize",
-    "superres_condition",
-    "text_corpus",
     "text_dataset",
-    "text_scoring_windows",
-    "text_windows",
     "timeseries_dataset",
-    "timeseries_scoring_windows",
-    "timeseries_windows",
     "trim_silence",
     "window_dataset",
     "windows",

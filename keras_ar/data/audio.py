@@ -11,6 +11,7 @@ import sys
 import numpy as np
 
 from keras_ar.utils.checks import check_int
+from keras_ar.utils.extras import require
 
 _LOG_FLOOR = 1e-5  # log-mel: log(max(mel power, 1e-5))
 
@@ -136,7 +137,7 @@ def load_audio(path, sample_rate=16000, expected_sample_rate=None):
     >>> load_audio(path, sample_rate=16000).shape
     (16000,)
     """
-    import soundfile
+    soundfile = require("soundfile", "audio", "keras_ar.data.load_audio")
 
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -159,8 +160,7 @@ def load_audio(path, sample_rate=16000, expected_sample_rate=None):
         raise ValueError(f"The audio file {path!r} is empty (no samples).")
     x = x.mean(axis=1)
     if sample_rate is not None and sample_rate != rate:
-        import librosa
-
+        librosa = require("librosa", "audio", "keras_ar.data.load_audio (resampling)")
         x = librosa.resample(x, orig_sr=rate, target_sr=sample_rate)
     return np.ascontiguousarray(x, dtype=np.float32)
 
@@ -183,7 +183,7 @@ def trim_silence(x, top_db=40, frame_length=1024, hop_length=256):
     >>> len(trim_silence(x))  # the tone and part of the frames at its edges
     5120
     """
-    import librosa
+    librosa = require("librosa", "audio", "keras_ar.data.trim_silence")
 
     x = np.asarray(x, np.float32)
     if x.ndim != 1:
@@ -218,7 +218,7 @@ def log_mel_frames(x, sample_rate, hop_length, n_mels, n_fft=None, fmin=0.0, fma
     >>> log_mel_frames(np.zeros(1000), 16000, hop_length=160, n_mels=20).shape
     (6, 20)
     """
-    import librosa
+    librosa = require("librosa", "audio", "keras_ar.data.log_mel_frames")
 
     hop_length = check_int(hop_length, "hop_length", 1)
     n_mels = check_int(n_mels, "n_mels", 1)
@@ -244,7 +244,7 @@ def log_mel_frames(x, sample_rate, hop_length, n_mels, n_fft=None, fmin=0.0, fma
 def write_wav(path, x, sample_rate):
     """Write a float waveform in [-1, 1] (clipped) as a 16-bit PCM mono WAV file.
 
-    soundfile when installed, else `scipy.io.wavfile`.
+    soundfile when installed, else Python's `wave` module (the base install needs neither extra).
 
     Example:
 
@@ -259,10 +259,14 @@ def write_wav(path, x, sample_rate):
         raise ValueError(f"`x` must be a 1-D waveform. Received: x.shape={x.shape}")
     try:
         import soundfile
-    except ImportError:
-        from scipy.io import wavfile
+    except ImportError:  # the `audio` extra is not installed
+        import wave
 
-        wavfile.write(os.fspath(path), int(sample_rate), np.round(x * 32767).astype(np.int16))
+        with wave.open(os.fspath(path), "wb") as f:
+            f.setnchannels(1)
+            f.setsampwidth(2)
+            f.setframerate(int(sample_rate))
+            f.writeframes(np.round(x * 32767).astype("<i2").tobytes())
         return
     soundfile.write(os.fspath(path), x, int(sample_rate), subtype="PCM_16")
 

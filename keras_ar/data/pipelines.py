@@ -9,12 +9,12 @@ import tensorflow as tf
 
 from keras_ar.data import tfds_source
 from keras_ar.data import transforms
-from keras_ar.data.protocols import ProtocolData, load_protocol
+from keras_ar.data.images import load_image_folder  # noqa: F401  (keras_ar.data.load_image_folder)
+from keras_ar.datasets.protocols import ProtocolData, load_protocol
+from keras_ar.utils.extras import require
 
 _SPLITS = ("train", "validation", "test")
 _TFDS_SHUFFLE_BUFFER = 60_000  # a whole MNIST train split
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-_GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
 
 def _check_batch_size(batch_size):
@@ -146,8 +146,8 @@ def image_dataset(
     elif isinstance(source, str) and source.lower().endswith(".npy"):
         raise FileNotFoundError(f"No such .npy file. Received: source={source!r}")
     if isinstance(source, str):
+        tfds = require("tensorflow_datasets", "tfds", f"keras_ar.data.image_dataset({source!r})")
         tfds_source.check_tfds_available(source, data_dir)
-        import tensorflow_datasets as tfds
 
         feature_keys = ("image", "label") if with_labels else ("image",)
         ds = tfds.load(source, split=split, data_dir=data_dir)
@@ -216,59 +216,17 @@ def _load_path(path):
     )
 
 
-def load_image_folder(folder):
-    """Load a folder of PNG / JPEG images of one size as a uint8 array `(N, H, W, C)`.
-
-    Files are read in sorted name order. Grey images give one channel; if any image has
-    colour, all are converted to RGB (3 channels).
-
-    Args:
-        folder: str, the folder.
-
-    Returns:
-        np.ndarray, uint8 `(N, H, W, 1)` or `(N, H, W, 3)`.
-
-    Example:
-
-    >>> import tempfile, PIL.Image
-    >>> folder = tempfile.mkdtemp()
-    >>> for i in range(3):
-    ...     PIL.Image.fromarray(np.full((4, 5), 40 * i, np.uint8)).save(f"{folder}/{i}.png")
-    >>> load_image_folder(folder).shape
-    (3, 4, 5, 1)
-    """
-    from PIL import Image
-
-    files = sorted(f for f in os.listdir(folder) if f.lower().endswith(_IMAGE_SUFFIXES))
-    if not files:
-        raise ValueError(f"The folder holds no PNG or JPEG image. Received: folder={folder!r}")
-    images = []
-    for f in files:
-        with Image.open(os.path.join(folder, f)) as im:
-            im.load()
-            images.append((f, im.copy()))
-    first, size = images[0][0], images[0][1].size
-    for f, im in images:
-        if im.size != size:
-            raise ValueError(
-                f"The images of {folder!r} must all have the same size: {first} is {size[0]}x{size[1]} "
-                f"but {f} is {im.size[0]}x{im.size[1]} (resize or crop them first)."
-            )
-    colour = any(im.mode not in _GREY_MODES for _, im in images)
-    x = np.stack([np.asarray(im.convert("RGB" if colour else "L"), np.uint8) for _, im in images])
-    return x if colour else x[..., None]
-
-
 def digits_dataset(protocol, split, batch_size=64, shuffle=None, seed=0, labels=False):
     """Make a batched `tf.data.Dataset` of one split of a benchmark protocol.
 
-    Serves every protocol of `PROTOCOLS` (`protocol_dataset` is the same function). The
+    Serves every protocol of `keras_ar.datasets.PROTOCOLS`. The
     elements are the examples `x`; `(x, condition)` for the conditional protocols
     (`digits-superres`, `patches-colorize`); `(x, label)` with `labels=True`, for a
     class-conditional model (`num_classes=data.num_classes`).
 
     Args:
-        protocol: str (one of `PROTOCOLS`) or a `ProtocolData` from `load_protocol`.
+        protocol: str (one of `keras_ar.datasets.PROTOCOLS`) or a `ProtocolData` from
+            `keras_ar.datasets.load_protocol`.
         split: str, one of `"train"`, `"validation"`, `"test"`.
         batch_size: int >= 1, the batch size.
         shuffle: bool, whether to shuffle; None means True for `"train"` only.
@@ -303,7 +261,7 @@ def digits_dataset(protocol, split, batch_size=64, shuffle=None, seed=0, labels=
             raise ValueError(
                 f"{data.name!r} is a conditional protocol: its elements are (x, condition). "
                 "Received: labels=True; class labels are for the unconditional protocols "
-                f"(its labels are in `load_protocol({data.name!r}).{split}_labels`)."
+                f"(its labels are in `keras_ar.datasets.load_protocol({data.name!r}).{split}_labels`)."
             )
         condition = getattr(data, f"{split}_labels")
     elif data.is_conditional:

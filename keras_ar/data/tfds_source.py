@@ -64,13 +64,13 @@ def tfds_downloaded(name, data_dir=None):
 
 def offline_alternatives():
     """The sentence that names what works without a network."""
-    from keras_ar.data.protocols import PROTOCOLS
+    from keras_ar.datasets.protocols import PROTOCOLS
 
     return (
         "Work offline with a folder of PNG/JPEG images or a .npy file of images "
         "(`keras_ar.data.image_dataset('path/to/folder')` or `image_dataset(np.load('images.npy'))`; "
         "on the command line `--data path/to/folder` or `--data images.npy`), or with the bundled data: "
-        "`keras_ar.data.load_protocol('digits-17')` and `keras_ar.data.digits_dataset('digits-binary', 'train')` "
+        "`keras_ar.datasets.load_protocol('digits-17')` and `keras_ar.data.digits_dataset('digits-binary', 'train')` "
         f"(protocols: {', '.join(PROTOCOLS)})"
     )
 

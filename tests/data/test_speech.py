@@ -3,8 +3,9 @@ import shutil
 import numpy as np
 import pytest
 
-from keras_ar.data import load_speech, mu_law_decode, speech_dataset
-from keras_ar.data import speech
+from keras_ar.data import mu_law_decode, speech_dataset
+from keras_ar.datasets import speech
+from keras_ar.datasets.speech import load_speech
 
 needs_espeak = pytest.mark.skipif(
     shutil.which("espeak-ng") is None,

@@ -5,15 +5,17 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from keras_ar.data import (
+from keras_ar.data import timeseries_dataset
+from keras_ar.datasets import co2
+from keras_ar.datasets import sunspots
+from keras_ar.datasets import timeseries
+from keras_ar.datasets.timeseries import (
     autoreg_baseline,
     difference_timeseries,
     load_timeseries,
-    timeseries_dataset,
     timeseries_scoring_windows,
     timeseries_windows,
 )
-from keras_ar.data import timeseries
 
 
 @pytest.mark.parametrize("name, sizes", [("co2", (1598, 229, 457)), ("sunspots", (216, 31, 62))])
@@ -105,3 +107,18 @@ def test_difference_timeseries_is_a_change_of_variables():
         assert nll == pytest.approx(raw["validation_nlls"][order] + math.log(s), rel=1e-9)
     with pytest.raises(ValueError, match="already differenced"):
         difference_timeseries(diffs)
+
+
+@pytest.mark.parametrize("module", [co2, sunspots])
+def test_load_data_gives_the_protocol_splits(module):
+    name = module.__name__.rsplit(".", 1)[1]
+    data = load_timeseries(name)
+    splits = module.load_data()
+    raw = module.load_data(standardize=False)
+    for split, x, r in zip(("train", "validation", "test"), splits, raw):
+        assert x.dtype == np.float32 and r.dtype == np.float64
+        np.testing.assert_array_equal(x, data.split(split))
+        np.testing.assert_array_equal(((r - data.info["mean"]) / data.info["std"]).astype(np.float32), x)
+    np.testing.assert_array_equal(np.concatenate(raw), timeseries.raw_series(name))
+    with pytest.raises(ValueError, match="`standardize` must be True or False. Received: standardize=1"):
+        module.load_data(standardize=1)

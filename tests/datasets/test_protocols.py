@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer, load_digits, load_sample_images
 
-from keras_ar.data import PROTOCOLS, ProtocolData, load_protocol, protocol_indices
+from keras_ar.datasets import PROTOCOLS, ProtocolData, load_protocol
+from keras_ar.datasets.protocols import protocol_indices
 
 SIZES = {"digits": (1237, 200, 360), "breast-cancer": (364, 91, 114), "patches": (6106, 678, 1696)}
 SPLITS = ("train", "validation", "test")

@@ -1,0 +1,36 @@
+"""Weekly atmospheric CO2 at Mauna Loa (ppm), 1958-03-29 to 2001-12-29: statsmodels' `co2` data,
+2,284 weeks, the 59 missing weeks linearly interpolated. Needs statsmodels
+(`pip install 'keras-ar[timeseries]'`).
+
+Split in time (fixed; the `timeseries` protocol's): the first 70% train, the next 10% validation,
+the last 20% test (1598, 229, 457 values); `keras_ar.datasets.timeseries` defines it.
+"""
+
+from keras_ar.datasets import timeseries
+
+
+def load_data(standardize=True):
+    """Load the series with its fixed train / validation / test splits (in time order).
+
+    Args:
+        standardize: bool; True (the protocol's values) standardises by the mean and
+            (population) standard deviation of the train part and gives float32; False gives the
+            raw float64 values.
+
+    Returns:
+        `(train, validation, test)`: 1-D arrays of 1598, 229, 457 values.
+
+    Example:
+
+    >>> train, validation, test = load_data()
+    >>> len(train), len(validation), len(test)
+    (1598, 229, 457)
+    """
+    if not isinstance(standardize, bool):
+        raise ValueError(f"`standardize` must be True or False. Received: standardize={standardize!r}")
+    if standardize:
+        data = timeseries.load_timeseries("co2")
+        return data.train, data.validation, data.test
+    raw = timeseries.raw_series("co2")
+    n_train, n_validation, _ = timeseries.split_sizes(len(raw))
+    return raw[:n_train], raw[n_train : n_train + n_validation], raw[n_train + n_validation :]
