@@ -30,8 +30,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-_GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 _MASKS = ("top-half", "left-half")
 
 
@@ -145,31 +143,13 @@ def _load_npy(path):
 
 
 def _load_image_folder(folder):
-    from PIL import Image
+    """`keras_ar.data.load_image_folder` (the one loader), its errors as one-line CLI errors."""
+    from keras_ar.data.images import load_image_folder
 
-    files = sorted(f for f in os.listdir(folder) if f.lower().endswith(_IMAGE_SUFFIXES))
-    if not files:
-        raise CliError(f"--data {folder} holds no PNG or JPEG image")
-    images = []
-    for f in files:
-        path = os.path.join(folder, f)
-        try:
-            with Image.open(path) as im:
-                im.load()
-                images.append((f, im.copy()))
-        except OSError as e:
-            raise CliError(f"cannot read image {path}: {_one_line(e)}") from None
-    first, size = images[0][0], images[0][1].size
-    for f, im in images:
-        if im.size != size:
-            raise CliError(
-                f"the images of --data {folder} must all have the same size: {first} is "
-                f"{size[0]}x{size[1]} but {f} is {im.size[0]}x{im.size[1]} (resize or crop them first)"
-            )
-    colour = any(im.mode not in _GREY_MODES for _, im in images)
-    arrays = [np.asarray(im.convert("RGB" if colour else "L"), np.uint8) for _, im in images]
-    x = np.stack(arrays)
-    return x if colour else x[..., None]
+    try:
+        return load_image_folder(folder)
+    except ValueError as e:
+        raise CliError(f"--data {folder}: {_one_line(e)}") from None
 
 
 def _network_reachable(*args, **kwargs):
@@ -182,15 +162,16 @@ def _network_reachable(*args, **kwargs):
 def _load_tfds(name):
     from keras_ar.data.tfds_source import check_tfds_available
     from keras_ar.data.tfds_source import tfds_data_dir
+    from keras_ar.utils.extras import require
 
     if not name:
         raise CliError("--data tfds:<name> needs a TFDS name, e.g. tfds:mnist")
+    tfds = require("tensorflow_datasets", "tfds", f"--data tfds:{name}")
     data_dir = tfds_data_dir()
     try:
         check_tfds_available(name, data_dir, reachable=_network_reachable)
     except ConnectionError as e:
         raise CliError(str(e)) from None
-    import tensorflow_datasets as tfds
 
     try:
         builder = tfds.builder(name, data_dir=data_dir)
@@ -230,8 +211,8 @@ def load_data(spec, num_levels=None):
     >>> data.event_shape, data.num_levels, sorted(data.splits)
     ((8, 8, 1), 17, ['test', 'train', 'validation'])
     """
-    from keras_ar.data import PROTOCOLS
-    from keras_ar.data import load_protocol
+    from keras_ar.datasets import PROTOCOLS
+    from keras_ar.datasets import load_protocol
 
     if spec in PROTOCOLS:
         if num_levels is not None:
@@ -600,7 +581,7 @@ def cmd_sample(args):
         _check_image_model(model, args.output)
     condition = _default_condition(model, _parse_condition(args.condition), args.num_samples)
     samples = keras.ops.convert_to_numpy(
-        model.sample(args.num_samples, condition=condition, seed=args.seed, temperature=args.temperature)
+        _sample(model, args, args.num_samples, condition=condition)
     )
     if args.output.lower().endswith(".npy"):
         np.save(args.output, samples)
@@ -635,9 +616,7 @@ def cmd_complete(args):
                                     "pass --condition")
     condition = _default_condition(model, condition, n)
     completions = keras.ops.convert_to_numpy(
-        model.sample(
-            n, condition=condition, seed=args.seed, temperature=args.temperature, known=originals, known_mask=mask
-        )
+        _sample(model, args, n, condition=condition, known=originals, known_mask=mask)
     )
     if args.output.lower().endswith(".npy"):
         np.save(args.output, completions)
@@ -682,6 +661,52 @@ def _positive_float(text):
     return value
 
 
+_SAMPLERS = "temperature (default), greedy, top-k:K or top-p:P"
+
+
+def _sampler_spec(text):
+    """`--sampler`: `temperature`, `greedy`, `top-k:K` (int K >= 1) or `top-p:P` (0 < P <= 1)."""
+    name, _, value = text.partition(":")
+    try:
+        if name in ("temperature", "greedy") and not value:
+            return (name, None)
+        if name == "top-k" and int(value) >= 1:
+            return (name, int(value))
+        if name == "top-p" and 0.0 < float(value) <= 1.0:
+            return (name, float(value))
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected {_SAMPLERS}, e.g. top-k:5 or top-p:0.9; got {text!r}")
+
+
+def _sampler(args):
+    """The sampler of `--sampler` at `--temperature` (None: temperature sampling, the default)."""
+    name, value = args.sampler
+    if name == "temperature":
+        return None
+    from keras_ar.generation import samplers
+
+    if name == "greedy":
+        if args.temperature != 1.0:
+            raise CliError("--sampler greedy takes the most probable value: drop --temperature")
+        return samplers.GreedySampler()
+    if name == "top-k":
+        return samplers.TopKSampler(k=value, temperature=args.temperature)
+    return samplers.TopPSampler(p=value, temperature=args.temperature)
+
+
+def _sample(model, args, n, **kwargs):
+    """`model.sample` with the command line's seed, temperature and sampler."""
+    sampler = _sampler(args)
+    temperature = args.temperature if sampler is None else 1.0
+    try:
+        return model.sample(n, seed=args.seed, temperature=temperature, sampler=sampler, **kwargs)
+    except ValueError as e:
+        if sampler is None or "sampler" not in str(e).lower():
+            raise
+        raise CliError(f"--sampler {args.sampler[0]}: {e}") from None
+
+
 def build_parser():
     """The `keras-ar` argument parser."""
     common = argparse.ArgumentParser(add_help=False)
@@ -693,6 +718,10 @@ def build_parser():
     sampling.add_argument("-n", "--num-samples", type=_positive_int, default=16, help="how many (default 16)")
     sampling.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     sampling.add_argument("--temperature", type=_positive_float, default=1.0, help="(default 1.0)")
+    sampling.add_argument(
+        "--sampler", type=_sampler_spec, default=("temperature", None), metavar="SAMPLER",
+        help=f"how each value is drawn: {_SAMPLERS} (top-k/top-p/greedy: discrete heads of one channel)",
+    )
     sampling.add_argument(
         "--condition",
         help="class label(s) or vector(s) as JSON, or a .npy file (default: complete takes the data's own labels or "
@@ -776,7 +805,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("keras-ar: interrupted", file=sys.stderr)
         return 130
-    except (CliError, ValueError, TypeError, OSError) as e:
+    except (CliError, ValueError, TypeError, OSError, ImportError) as e:  # ImportError: a missing extra
         if args.debug:
             raise
         print(f"keras-ar {args.command}: error: {_one_line(e)}", file=sys.stderr)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from keras_ar.callbacks import SampleGrid
-from keras_ar.data import load_protocol
+from keras_ar.datasets import load_protocol
 from keras_ar.models import PixelCNN
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 import keras_ar
 from keras_ar import cli
-from keras_ar.data import load_protocol
+from keras_ar.datasets import load_protocol
 
 TINY = ["--set", "filters=6", "--set", "num_residual_blocks=1", "--set", "first_kernel_size=3"]
 
@@ -76,6 +76,31 @@ def test_sample_png_and_npy(capsys, trained, tmp_path):
     # the same seed and temperature draw the same samples: the PNG shows those of the .npy
     np.testing.assert_array_equal(png[2:66:8, 2:66:8], samples[0, ..., 0] * 255)
     np.testing.assert_array_equal(png[68:132:8, 134:198:8], samples[5, ..., 0] * 255)
+
+
+def test_sampler_option_draws_as_the_python_api_does(capsys, trained, tmp_path):
+    model = keras.saving.load_model(trained)
+    expected = {
+        "greedy": model.sample(6, seed=3, sampler="greedy"),
+        "top-k:1": model.sample(6, seed=3, sampler=keras_ar.generation.samplers.TopKSampler(k=1)),
+        "top-p:0.5": model.sample(6, seed=3, sampler=keras_ar.generation.samplers.TopPSampler(p=0.5, temperature=0.9)),
+    }
+    outputs = {}
+    for spec, want in expected.items():
+        extra = ["--temperature", 0.9] if spec.startswith("top-p") else []
+        code, _, _ = run(capsys, "sample", trained, "-n", 6, "--seed", 3, "--sampler", spec, *extra,
+                         "--output", tmp_path / "s.npy")
+        assert code == 0
+        outputs[spec] = np.load(tmp_path / "s.npy")
+        np.testing.assert_array_equal(outputs[spec], keras.ops.convert_to_numpy(want))
+    # greedy takes the most probable value at every step: the same image for every seed
+    code, _, _ = run(capsys, "sample", trained, "-n", 6, "--seed", 4, "--sampler", "greedy", "--output",
+                     tmp_path / "g.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "g.npy"), outputs["greedy"])
+    assert_fails(capsys, "--sampler greedy takes the most probable value: drop --temperature",
+                 "sample", trained, "--sampler", "greedy", "--temperature", 0.5, "--output", tmp_path / "x.npy")
+    code, _, err = run(capsys, "sample", trained, "--sampler", "top-k:0", "--output", tmp_path / "x.npy")
+    assert code == 2 and "expected temperature (default), greedy, top-k:K or top-p:P" in err, err
 
 
 def test_complete_keeps_the_known_half(capsys, trained, tmp_path):

@@ -9,13 +9,15 @@ from tests import helpers
 
 
 def test_import_keras_ar_exposes_data():
-    assert keras_ar.data.load_protocol is keras_ar.data.protocols.load_protocol
+    assert keras_ar.datasets.load_protocol is keras_ar.datasets.protocols.load_protocol
     assert callable(keras_ar.data.digits_dataset) and callable(keras_ar.data.binarize)
+    with pytest.warns(DeprecationWarning, match=r"keras_ar\.datasets\.load_protocol"):
+        assert keras_ar.data.load_protocol is keras_ar.datasets.load_protocol  # the old name still works
 
 
 def test_class_conditional_digits_in_three_lines():
     pytest.importorskip("tensorflow")  # tf.data
-    data = keras_ar.data.load_protocol("digits-binary")
+    data = keras_ar.datasets.load_protocol("digits-binary")
     model = PixelCNN(input_shape=data.event_shape, num_classes=data.num_classes, filters=8, num_residual_blocks=1)
     history = model.fit(keras_ar.data.digits_dataset(data, "train", labels=True), epochs=1, steps_per_epoch=2, verbose=0)
     assert np.isfinite(history.history["loss"][0])
@@ -30,7 +32,7 @@ def test_class_conditional_digits_in_three_lines():
 )
 def test_conditional_protocols_feed_a_conditional_model(name, kwargs, recwarn):
     pytest.importorskip("tensorflow")  # tf.data
-    data = keras_ar.data.load_protocol(name)
+    data = keras_ar.datasets.load_protocol(name)
     model = PixelCNN(
         input_shape=data.event_shape, condition_shape=data.condition_shape, filters=6, num_residual_blocks=1,
         first_kernel_size=3, **kwargs,
@@ -98,3 +100,20 @@ def test_tfds_name_offline_fails_fast_with_the_alternatives(monkeypatch, tmp_pat
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
     with pytest.raises(ConnectionError, match=r"no network: .*folder.*\.npy.*load_protocol\('digits-17'\)"):
         keras_ar.data.image_dataset("mnist", binarize="dynamic")
+
+
+def test_import_keras_ar_gives_every_public_module():
+    """The README writes `keras_ar.callbacks.SampleGrid(...)` and `keras_ar.export.export_saved_model(...)`
+    after a plain `import keras_ar`."""
+    import subprocess
+    import sys
+
+    code = (
+        "import keras_ar\n"
+        "for name in ('callbacks', 'data', 'distributions', 'export', 'generation', 'layers', 'models'):\n"
+        "    assert hasattr(keras_ar, name), name\n"
+        "print(keras_ar.callbacks.SampleGrid.__name__, keras_ar.export.export_saved_model.__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["SampleGrid", "export_saved_model"]

@@ -25,12 +25,18 @@ def tfp_distributions():
       distribution names are constructor functions (the class is their `__wrapped__`); every
       other attribute (`Distribution`, `kl_divergence`, ...) is the NumPy substrate's own.
 
-    Example:
+    Example (on TensorFlow, PyTorch, and JAX where TFP's JAX substrate loads, a standard normal's
+    log-density at 0; on JAX where it cannot, the `ImportError` and its fix):
 
-    >>> tfd = tfp_distributions()
-    >>> normal = tfd.Normal(loc=keras.ops.zeros((2,)), scale=1.0)
-    >>> [round(float(v), 4) for v in keras.ops.convert_to_numpy(normal.log_prob(np.zeros(2, "float32")))]
-    [-0.9189, -0.9189]
+    >>> try:
+    ...     tfd = tfp_distributions()
+    ... except ImportError as error:  # TFP 0.25 on the JAX backend with jax >= 0.7
+    ...     print("pip install 'jax[cpu]<0.7'" in str(error) and "pip install tfp-nightly" in str(error))
+    ... else:
+    ...     normal = tfd.Normal(loc=keras.ops.zeros((2,)), scale=1.0)
+    ...     log_prob = keras.ops.convert_to_numpy(normal.log_prob(np.zeros(2, "float32")))
+    ...     print([round(float(v), 4) for v in log_prob] == [-0.9189, -0.9189])
+    True
     """
     backend = keras.backend.backend()
     if backend == "tensorflow":
