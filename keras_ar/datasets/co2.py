@@ -26,11 +26,4 @@ def load_data(standardize=True):
     >>> len(train), len(validation), len(test)
     (1598, 229, 457)
     """
-    if not isinstance(standardize, bool):
-        raise ValueError(f"`standardize` must be True or False. Received: standardize={standardize!r}")
-    if standardize:
-        data = timeseries.load_timeseries("co2")
-        return data.train, data.validation, data.test
-    raw = timeseries.raw_series("co2")
-    n_train, n_validation, _ = timeseries.split_sizes(len(raw))
-    return raw[:n_train], raw[n_train : n_train + n_validation], raw[n_train + n_validation :]
+    return timeseries.load_splits("co2", standardize)

@@ -25,11 +25,4 @@ def load_data(standardize=True):
     >>> len(train), len(validation), len(test)
     (216, 31, 62)
     """
-    if not isinstance(standardize, bool):
-        raise ValueError(f"`standardize` must be True or False. Received: standardize={standardize!r}")
-    if standardize:
-        data = timeseries.load_timeseries("sunspots")
-        return data.train, data.validation, data.test
-    raw = timeseries.raw_series("sunspots")
-    n_train, n_validation, _ = timeseries.split_sizes(len(raw))
-    return raw[:n_train], raw[n_train : n_train + n_validation], raw[n_train + n_validation :]
+    return timeseries.load_splits("sunspots", standardize)

@@ -238,3 +238,16 @@ def autoreg_baseline(name_or_data, max_order=None):
         "test_nll": _ar_nll(*fits[order], series, order, n_train + n_validation, len(series)) + offset,
         "validation_nlls": validation_nlls,
     }
+
+
+def load_splits(name, standardize=True):
+    """`(train, validation, test)` of the series `name` (the `load_data()` of `co2` and `sunspots`):
+    standardised float32 (the protocol's values) or, with `standardize=False`, raw float64."""
+    if not isinstance(standardize, bool):
+        raise ValueError(f"`standardize` must be True or False. Received: standardize={standardize!r}")
+    if standardize:
+        data = load_timeseries(name)
+        return data.train, data.validation, data.test
+    raw = raw_series(name)
+    n_train, n_validation, _ = split_sizes(len(raw))
+    return raw[:n_train], raw[n_train : n_train + n_validation], raw[n_train + n_validation :]
